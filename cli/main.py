@@ -1,0 +1,39 @@
+"""The ``duban`` command: one click group, one module per command family.
+
+Exit codes are part of the contract: 0 success, 1 invalid input (all errors
+listed), 2 usage error or unreadable deadline phrase, 3 a calendar year that
+the working-day table does not cover.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .calendar_cmd import calendar
+from .deadline_cmd import deadline
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="duban")
+def cli() -> None:
+    """duban（督办）— 工作方案完成时限督办: deadline compliance for government work plans.
+
+    A plan file (rules/plans/*.yaml) lists tasks, requirements, lead units and
+    完成时限 phrases; duban compiles the phrases to deadline specs, stores the
+    obligations in SQL and, on a schedule, sends reminder digests and
+    escalations. Start with `duban deadline explain "2016年12月底前完成"`.
+    """
+
+
+cli.add_command(deadline)
+cli.add_command(calendar)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="duban")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The engine: calendars, deadline specs, the phrase compiler and the tick."""

@@ -1,0 +1,1 @@
+"""Notifiers deliver rendered digests: outbox folder (default), SMTP, webhook."""

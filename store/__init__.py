@@ -1,0 +1,1 @@
+"""The SQL store: typed SQLAlchemy models, sessions and migrations."""
