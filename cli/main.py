@@ -12,6 +12,9 @@ import click
 from .. import __version__
 from .calendar_cmd import calendar
 from .deadline_cmd import deadline
+from .engine_cmd import notifications, run_cmd, simulate_cmd, tick
+from .plan_cmd import plan
+from .store_cmd import db, obligations, plan_import_command, units
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,6 +31,15 @@ def cli() -> None:
 
 cli.add_command(deadline)
 cli.add_command(calendar)
+plan_import_command(plan)
+cli.add_command(plan)
+cli.add_command(db)
+cli.add_command(obligations)
+cli.add_command(units)
+cli.add_command(tick)
+cli.add_command(run_cmd)
+cli.add_command(simulate_cmd)
+cli.add_command(notifications)
 
 
 def main() -> None:

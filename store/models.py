@@ -178,6 +178,7 @@ class Unit(Base):
     full_name: Mapped[str | None] = mapped_column(Text)
     directory: Mapped[str] = mapped_column(String(100))
     is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)  # the 督查 office of its directory
     aliases: Mapped[list[Any]] = mapped_column(default=list)
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -104,6 +104,7 @@ def upgrade() -> None:
     sa.Column('full_name', sa.Text(), nullable=True),
     sa.Column('directory', sa.String(length=100), nullable=False),
     sa.Column('is_group', sa.Boolean(), nullable=False),
+    sa.Column('is_supervisor', sa.Boolean(), nullable=False),
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_units')),

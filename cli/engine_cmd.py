@@ -1,0 +1,153 @@
+"""The main job's commands: ``tick``, ``run``, ``simulate``, ``notifications``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from ..engine.runtime import Runtime, build_runtime
+from ..engine.simulate import load_scenario, simulate
+from ..store.models import Notification
+from .context import App, app, echo_json, handle_errors, parse_day
+
+
+def runtime() -> Runtime:
+    a: App = app()
+    root = click.get_current_context().find_root()
+    rt = root.meta.get("duban.runtime")
+    if rt is None:
+        rt = build_runtime(a.settings, engine=a.engine, calendar=a.calendar)
+        root.meta["duban.runtime"] = rt
+    return rt
+
+
+@click.command("tick")
+@click.option("--as-of", "as_of", help="Evaluate as of this day (YYYY-MM-DD); default today in Asia/Shanghai.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; write nothing, send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def tick(as_of: str | None, dry_run: bool, as_json: bool) -> None:
+    """Run one tick now: decide reminders and escalations, write the outbox, deliver.
+
+    Safe to repeat and to re-run after a crash: a stage already recorded for a
+    due instance is never recorded or sent again. On a rest day (weekend or
+    holiday on the official calendar) nothing is sent; the next working day
+    catches up.
+    """
+    rt = runtime()
+    day = parse_day(as_of, "--as-of") or app().today()
+    result, report = rt.run_tick(day, dry_run=dry_run)
+    if as_json:
+        out = result.to_json()
+        if dry_run:
+            out["would_send"] = [
+                {"key": d.key, "recipient": d.recipient_email, "role": d.recipient_role,
+                 "items": [{"obligation_id": i.obligation_id, "unit": i.unit, "task": i.task_no,
+                            "requirement": i.requirement_no, "due": i.due.isoformat(), "stage": i.stage,
+                            "working_days_left": i.working_days_left, "colour": i.colour} for i in d.items],
+                 "notes": list(d.notes)}
+                for d in result.previews]
+        if report:
+            out["delivery"] = report.to_json()
+        echo_json(out)
+        return
+    if result.rest_day:
+        click.echo(f"{day} is a rest day on the official calendar: no reminders are sent (the next working day catches up)")
+        return
+    click.echo(f"tick {day}: {result.candidates} candidate(s), {result.sent} reminder(s) in {result.digests} "
+               f"digest(s), {result.skipped} stage(s) skipped as overtaken")
+    for d in result.previews:
+        click.echo(f"  would send to {d.recipient_role} {d.recipient_email}: {len(d.items)} item(s)")
+        for i in d.items:
+            click.echo(f"    [{i.colour}] {i.unit} 第{i.task_no}项第{i.requirement_no}条 due {i.due} "
+                       f"({i.working_days_left:+d} wd) {i.stage_label}")
+    if report:
+        click.echo(f"delivered: {report.to_json()}")
+
+
+@click.command("simulate")
+@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD).")
+@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A scenario file of dated events and completions (docs/scenarios.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def simulate_cmd(start: str, end: str, scenario: Path | None, as_json: bool, quiet: bool) -> None:
+    """Replay every day in a range as a tick at the configured hour (a time machine).
+
+    Writes real decisions and outbox messages into the configured store: use
+    a scratch database (DUBAN_DATABASE_URL) to experiment.
+    """
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    assert first and last
+    if last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    rt = runtime()
+    sc = load_scenario(scenario) if scenario else None
+    total = (last - first).days + 1
+    show = not quiet and not as_json
+    with click.progressbar(length=total, label="simulating", file=sys.stderr,
+                           item_show_func=lambda d: str(d) if d else "", hidden=not show) as bar:
+        summary = simulate(rt, first, last, scenario=sc, progress=lambda d: bar.update(1, d))
+    if as_json:
+        echo_json(summary.to_json())
+        return
+    s = summary.to_json()
+    click.echo(f"{s['days']} day(s): {s['ticks']} working-day tick(s), {s['rest_days']} rest day(s)")
+    click.echo(f"digests written: {s['digests']}; delivery: {s['delivered']}")
+    click.echo("reminders by stage:")
+    for stage in rt.policy.stage_ids:
+        if summary.reminders.get(stage) or summary.skipped.get(stage):
+            click.echo(f"  {stage:<22} sent {summary.reminders.get(stage, 0):>5}   skipped {summary.skipped.get(stage, 0):>4}")
+    click.echo("reminders by unit (top 15):")
+    for unit, n in summary.per_unit.most_common(15):
+        click.echo(f"  {unit:<24} {n}")
+    if sc:
+        click.echo(f"scenario {sc.name!r}: {dict(summary.steps_applied)}")
+
+
+@click.command("run")
+@handle_errors
+def run_cmd() -> None:
+    """Run the daily tick on a schedule until stopped (SIGTERM/Ctrl-C).
+
+    One cron job at schedule.hour:minute (Asia/Shanghai), coalesced, never
+    overlapping; a tick missed while the process was down runs at start-up.
+    A second `duban run` on the same database refuses to start.
+    """
+    from ..engine.scheduler import run_scheduler
+
+    run_scheduler(runtime(), log=lambda m: click.echo(m, err=True))
+
+
+@click.group()
+def notifications() -> None:
+    """The outbox: digests written by ticks and their delivery status."""
+
+
+@notifications.command("list")
+@click.option("--status", type=click.Choice(["pending", "retry", "sent", "failed"]), help="Only this status.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print JSON: [{"id","key","recipient","stage","obligation_ids","due","scheduled_for","status","attempts"}].')
+@handle_errors
+def notifications_list(status: str | None, as_json: bool) -> None:
+    """Every outbox row, oldest first."""
+    with app().sessions() as session:
+        stmt = select(Notification).order_by(Notification.id)
+        if status:
+            stmt = stmt.where(Notification.status == status)
+        rows = [{"id": n.id, "key": n.key, "recipient": n.recipient, "stage": n.stage,
+                 "obligation_ids": n.obligation_ids, "due": n.due.isoformat() if n.due else None,
+                 "scheduled_for": n.scheduled_for.isoformat(), "status": n.status, "attempts": n.attempts}
+                for n in session.scalars(stmt)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['id']}\t{r['scheduled_for']}\t{r['status']}\t{r['stage']}\t{r['recipient']}\t"
+                   f"{len(r['obligation_ids'])} item(s)")

@@ -1,0 +1,95 @@
+"""Delivery: hand committed outbox rows to the notifier, record what became of them.
+
+The tick writes digests as ``pending`` rows in the same transaction as its
+decisions; this step sends them afterwards. Each chunk of rows is sent, then
+its results are committed with one audit record per message. A crash between
+the send and the commit leaves the rows pending, so they are sent again with
+the same Message-ID (the outbox notifier rewrites the same file; an SMTP
+server may see the message twice — documented in docs/notifications.md).
+
+Statuses: ``pending`` → ``sent``; ``retry`` (a 4xx, a dropped connection, a
+rate limit: tried again at ``next_attempt_at``, up to ``max_attempts``);
+``failed`` (a 5xx, or too many attempts): reported to the supervising office
+in its next digest and in the audit log. Nothing is ever dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..notifiers.abc import Notifier, OutgoingMessage
+from ..store import audit
+from ..store.models import Notification
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(kw_only=True)
+class DeliveryReport:
+    attempted: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, object]:
+        return {"attempted": self.attempted, **dict(self.statuses)}
+
+
+def deliver_pending(
+    sessions: sessionmaker[Session],
+    notifier: Notifier,
+    *,
+    now: dt.datetime,
+    sender: str,
+    chunk: int = 200,
+    max_attempts: int = 8,
+    source: audit.Source = "scheduler",
+) -> DeliveryReport:
+    """Send every pending row and every retry whose time has come (as of ``now``)."""
+    report = DeliveryReport()
+    last_id = 0
+    while True:
+        with sessions() as session, session.begin():
+            rows = session.scalars(
+                select(Notification)
+                .where(Notification.id > last_id,
+                       or_(Notification.status == "pending",
+                           (Notification.status == "retry") & (Notification.next_attempt_at <= now)))
+                .order_by(Notification.id).limit(chunk)
+            ).all()
+            if not rows:
+                return report
+            last_id = rows[-1].id
+            messages = [
+                OutgoingMessage(key=r.key, message_id=r.message_id, sender=sender, recipient=r.recipient,
+                                subject=r.subject, text=r.body_text, html=r.body_html or "",
+                                created=r.created_at)
+                for r in rows
+            ]
+            results = notifier.send_batch(messages)
+            if len(results) != len(rows):
+                raise RuntimeError(f"notifier {notifier.name!r} returned {len(results)} results for {len(rows)} messages")
+            for row, res in zip(rows, results):
+                if res.key != row.key:
+                    raise RuntimeError(f"notifier {notifier.name!r} answered for {res.key!r}, expected {row.key!r}")
+                before = {"status": row.status, "attempts": row.attempts}
+                row.attempts += 1
+                if res.status == "sent":
+                    row.status, row.sent_at, row.last_error = "sent", now, None
+                elif res.status == "retry" and row.attempts < max_attempts:
+                    row.status = "retry"
+                    row.next_attempt_at = now + dt.timedelta(seconds=res.retry_after or 60)
+                    row.last_error = res.detail
+                else:
+                    row.status = "failed"
+                    row.last_error = res.detail or "too many attempts"
+                report.attempted += 1
+                report.statuses[row.status] += 1
+                audit.append(session, actor=notifier.name, source=source, action=f"notification.{row.status}",
+                             object_type="notification", object_id=row.key, before=before,
+                             after={"status": row.status, "attempts": row.attempts, "recipient": row.recipient,
+                                    **({"detail": row.last_error} if row.last_error else {})})

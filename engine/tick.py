@@ -1,0 +1,368 @@
+"""The tick (巡检): one evaluation of every reminder due as of a day.
+
+``Ticker.tick(as_of)`` is duban's main job. It
+
+1. picks **candidates** with one indexed SQL query: open due instances of live
+   obligations whose date is at most the policy's longest lead time ahead
+   (everything already overdue is included — catch-up after downtime is
+   built in, not a special path);
+2. computes each candidate's *fact* with the explicit clock ``as_of``: signed
+   working days to the due date on the official calendar, and the stages
+   already recorded for it;
+3. asks the ruleset (durable-rules, with its plain-Python twin checked in the
+   tests) which stages to **send** and which to **skip** (a stage overtaken
+   by a later one after downtime is recorded as skipped, never sent late in a
+   storm);
+4. groups the items to send into **one digest per recipient** (unit clerks,
+   unit leaders, the supervising office), renders it (Chinese, text + HTML),
+   and writes the stage records and the outbox rows **in one transaction per
+   batch**. The unique key on (occurrence, stage, repeat) makes a crashed and
+   re-run tick unable to record — or send — anything twice.
+
+Delivery is separate (:mod:`duban.engine.delivery`): it hands pending outbox
+rows to the notifier after the decisions are committed. Nothing here reads
+the wall clock; ``as_of`` is the only notion of "today".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..notifiers.model import Digest, DigestItem
+from ..notifiers.render import render_digest
+from ..store import audit
+from ..store.models import (
+    DeadlineEntry,
+    Notification,
+    Obligation,
+    Occurrence,
+    Official,
+    Plan,
+    Requirement,
+    StageRecord,
+    Task,
+    TickRun,
+    Unit,
+)
+from .calendar import WorkingCalendar
+from .decide import Candidate, Decision
+from .policy import ReminderPolicy
+
+Evaluate = Callable[[ReminderPolicy, Sequence[Candidate]], Any]
+
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+ROLE_ORDER = {"supervisor": 0, "leader": 1, "clerk": 2}
+
+
+def valid_email(address: str | None) -> bool:
+    """A plain addr-spec with no display name, no header tricks, a dotted domain."""
+    if not address or any(c in address for c in "\r\n\0"):
+        return False
+    name, addr = parseaddr(address)
+    return not name and addr == address and bool(_EMAIL.match(address))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Recipient:
+    email: str
+    name: str
+    role: str  # clerk | leader | supervisor
+
+
+@dataclass(kw_only=True)
+class TickResult:
+    """What one tick did (printed by ``duban tick``, summed by ``duban simulate``)."""
+
+    as_of: dt.date
+    rest_day: bool = False
+    dry_run: bool = False
+    candidates: int = 0
+    sent: int = 0
+    skipped: int = 0
+    digests: int = 0
+    by_stage: Counter[str] = field(default_factory=Counter)
+    skipped_by_stage: Counter[str] = field(default_factory=Counter)
+    by_unit: Counter[str] = field(default_factory=Counter)
+    undeliverable: Counter[str] = field(default_factory=Counter)
+    previews: list[Digest] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(), "rest_day": self.rest_day, "dry_run": self.dry_run,
+            "candidates": self.candidates, "sent": self.sent, "skipped": self.skipped, "digests": self.digests,
+            "by_stage": dict(self.by_stage), "skipped_by_stage": dict(self.skipped_by_stage),
+            "by_unit": dict(self.by_unit), "undeliverable_units": dict(self.undeliverable),
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _ItemInfo:
+    occurrence_id: int
+    occurrence_key: str
+    due: dt.date
+    obligation_id: int
+    unit_id: int
+    unit: str
+    directory: str
+    plan_title: str
+    task_no: int
+    task_title: str
+    requirement_no: int
+    requirement_text: str
+    phrase: str
+
+
+class Ticker:
+    """Runs ticks against one store with one policy, calendar and renderer."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        calendar: WorkingCalendar,
+        policy: ReminderPolicy,
+        evaluate: Evaluate,
+        sender: str,
+        message_id_domain: str,
+        dashboard_url: str,
+        working_days_only: bool = True,
+        batch_size: int = 50_000,
+    ) -> None:
+        self.sessions = sessions
+        self.calendar = calendar
+        self.policy = policy
+        self.evaluate = evaluate
+        self.sender = sender
+        self.message_id_domain = message_id_domain
+        self.dashboard_url = dashboard_url.rstrip("/")
+        self.working_days_only = working_days_only
+        self.batch_size = batch_size
+        self.stage_index = {stage.id: i for i, stage in enumerate(policy.stages)}
+        self.stages = {stage.id: stage for stage in policy.stages}
+
+    # ------------------------------------------------------------------ the tick
+
+    def tick(self, as_of: dt.date, *, dry_run: bool = False) -> TickResult:
+        """Evaluate every candidate as of ``as_of``; write decisions and digests (unless dry run)."""
+        result = TickResult(as_of=as_of, dry_run=dry_run)
+        if self.working_days_only and not self.calendar.is_workday(as_of):
+            # No mail on rest days: the next working day's tick catches up.
+            result.rest_day = True
+            return result
+        horizon = self.calendar.add_workdays(as_of, self.policy.max_lead)
+        with self.sessions() as session:
+            rows = self._candidate_rows(session, horizon)
+            recorded = self._recorded(session, horizon)
+        result.candidates = len(rows)
+        for start in range(0, len(rows), self.batch_size):
+            batch = rows[start:start + self.batch_size]
+            self._batch(batch, recorded, as_of, result)
+        if not dry_run:
+            with self.sessions() as session, session.begin():
+                session.add(TickRun(as_of=as_of, status="done", counts=result.to_json(),
+                                    finished_at=audit.utcnow()))
+        return result
+
+    def _candidate_rows(self, session: Session, horizon: dt.date) -> list[tuple[int, dt.date]]:
+        stmt = (
+            select(Occurrence.id, Occurrence.due)
+            .join(Obligation, Obligation.id == Occurrence.obligation_id)
+            .where(Occurrence.state == "open", Occurrence.due <= horizon, Obligation.state == "active")
+            .order_by(Occurrence.id)
+        )
+        return [(oid, due) for oid, due in session.execute(stmt)]
+
+    def _recorded(self, session: Session, horizon: dt.date) -> dict[int, tuple[set[str], int]]:
+        """Stages already recorded per candidate occurrence, and the highest repeat index."""
+        stmt = (
+            select(StageRecord.occurrence_id, StageRecord.stage, StageRecord.repeat)
+            .join(Occurrence, Occurrence.id == StageRecord.occurrence_id)
+            .where(Occurrence.state == "open", Occurrence.due <= horizon)
+        )
+        out: dict[int, tuple[set[str], int]] = {}
+        for oid, stage, repeat in session.execute(stmt):
+            stages, top = out.get(oid, (set(), 0))
+            stages.add(stage)
+            out[oid] = (stages, max(top, repeat or 0))
+        return out
+
+    def _batch(self, rows: Sequence[tuple[int, dt.date]], recorded: dict[int, tuple[set[str], int]],
+               as_of: dt.date, result: TickResult) -> None:
+        between = self.calendar.workdays_between
+        candidates = []
+        wd_by_occ: dict[int, int] = {}
+        for oid, due in rows:
+            wd = between(as_of, due)
+            wd_by_occ[oid] = wd
+            stages, top = recorded.get(oid, (set(), 0))
+            candidates.append(Candidate(id=f"occ:{oid}", wd_to_due=wd, recorded=frozenset(stages),
+                                        repeats_recorded=top))
+        evaluation = self.evaluate(self.policy, candidates)
+        decisions: list[Decision] = list(evaluation.decisions)
+        colours: dict[str, str] = dict(evaluation.colours)
+        if not decisions:
+            return
+        send_ids = sorted({int(d.candidate_id.split(":", 1)[1]) for d in decisions if d.action == "send"})
+        with self.sessions() as session, session.begin():
+            info = self._item_info(session, send_ids)
+            recipients = self._recipients(session, {i.unit_id for i in info.values()},
+                                          {i.directory for i in info.values()})
+            digests: dict[Recipient, list[DigestItem]] = defaultdict(list)
+            notes: dict[Recipient, list[str]] = defaultdict(list)
+            records: list[dict[str, Any]] = []
+            item_keys: dict[int, list[tuple[Recipient, str]]] = defaultdict(list)
+            for d in decisions:
+                oid = int(d.candidate_id.split(":", 1)[1])
+                rec = {"occurrence_id": oid, "stage": d.stage, "repeat": d.repeat or 0, "action": d.action,
+                       "tick_date": as_of, "notification_key": None}
+                records.append(rec)
+                if d.action != "send":
+                    result.skipped += 1
+                    result.skipped_by_stage[d.stage] += 1
+                    continue
+                result.sent += 1
+                result.by_stage[d.stage] += 1
+                item = info[oid]
+                result.by_unit[item.unit] += 1
+                digest_item = self._digest_item(item, d, wd_by_occ[oid], colours.get(d.candidate_id, "red"))
+                targets = self._targets(item, d.stage, recipients)
+                if not targets:
+                    # Never skipped silently: the supervising office gets the item and the reason.
+                    result.undeliverable[item.unit] += 1
+                    for sup in recipients.get(("supervisor", item.directory), []):
+                        digests[sup].append(digest_item)
+                        notes[sup].append(f"单位「{item.unit}」没有有效的{_ROLE_ZH.get(self._role_of(d.stage), '联系人')}"
+                                          f"邮箱，第{item.task_no}项第{item.requirement_no}条的提醒改送督查室。")
+                        item_keys[id(rec)].append((sup, d.stage))
+                    continue
+                for r in targets:
+                    digests[r].append(digest_item)
+                    item_keys[id(rec)].append((r, d.stage))
+            result.digests += len(digests)
+            keys = self._digest_keys(session, as_of, digests.keys())
+            rendered = []
+            for r, items in digests.items():
+                items.sort(key=lambda i: (i.working_days_left, i.task_no, i.requirement_no, i.unit))
+                digest = Digest(key=keys[r], recipient_name=r.name, recipient_email=r.email, recipient_role=r.role,
+                                units=tuple(dict.fromkeys(i.unit for i in items)), as_of=as_of, items=tuple(items),
+                                dashboard_url=self.dashboard_url, notes=tuple(dict.fromkeys(notes.get(r, []))))
+                if result.dry_run:
+                    result.previews.append(digest)
+                    continue
+                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain)
+                top = max((i.stage for i in items), key=lambda s: self.stage_index.get(s, -1))
+                rendered.append({
+                    "key": digest.key, "recipient": r.email, "recipient_name": r.name, "recipient_role": r.role,
+                    "stage": top, "obligation_ids": sorted({i.obligation_id for i in items}),
+                    "due": min(i.due for i in items), "scheduled_for": as_of, "status": "pending", "attempts": 0,
+                    "message_id": msg.message_id, "subject": msg.subject, "body_text": msg.text,
+                    "body_html": msg.html,
+                })
+            if result.dry_run:
+                session.rollback()
+                return
+            for rec in records:
+                targets = item_keys.get(id(rec))
+                if targets:
+                    rec["notification_key"] = keys[targets[0][0]]
+            for chunk in _chunks(records, 5000):
+                session.execute(insert(StageRecord), chunk)
+            if rendered:
+                session.execute(insert(Notification), rendered)
+            audit.append(session, actor="scheduler", source="scheduler", action="tick.decided",
+                         object_type="tick", object_id=as_of.isoformat(),
+                         after={"sent": result.sent, "skipped": result.skipped, "digests": len(rendered),
+                                "policy": self.policy.hash})
+
+    # ------------------------------------------------------------------ helpers
+
+    def _item_info(self, session: Session, occurrence_ids: Sequence[int]) -> dict[int, _ItemInfo]:
+        out: dict[int, _ItemInfo] = {}
+        for chunk in _chunks(list(occurrence_ids), 5000):
+            stmt = (
+                select(Occurrence.id, Occurrence.key, Occurrence.due, Obligation.id, Unit.id, Unit.name,
+                       Plan.units_directory, Plan.title, Task.no, Task.title, Requirement.no, Requirement.text,
+                       DeadlineEntry.phrase)
+                .join(Obligation, Obligation.id == Occurrence.obligation_id)
+                .join(Unit, Unit.id == Obligation.unit_id)
+                .join(Requirement, Requirement.id == Obligation.requirement_id)
+                .join(Task, Task.id == Requirement.task_id)
+                .join(Plan, Plan.id == Task.plan_id)
+                .join(DeadlineEntry, DeadlineEntry.id == Obligation.deadline_id)
+                .where(Occurrence.id.in_(chunk))
+            )
+            for row in session.execute(stmt):
+                out[row[0]] = _ItemInfo(occurrence_id=row[0], occurrence_key=row[1], due=row[2], obligation_id=row[3],
+                                        unit_id=row[4], unit=row[5], directory=row[6], plan_title=row[7],
+                                        task_no=row[8], task_title=row[9], requirement_no=row[10],
+                                        requirement_text=row[11], phrase=row[12])
+        return out
+
+    def _recipients(self, session: Session, unit_ids: Iterable[int],
+                    directories: Iterable[str]) -> dict[tuple[str, Any], list[Recipient]]:
+        """Valid addresses by (role, unit id) and the supervisors by (\"supervisor\", directory)."""
+        out: dict[tuple[str, Any], list[Recipient]] = defaultdict(list)
+        ids = list(unit_ids)
+        for chunk in _chunks(ids, 5000):
+            for o in session.execute(select(Official.unit_id, Official.name, Official.role, Official.email)
+                                     .where(Official.unit_id.in_(chunk)).order_by(Official.id)):
+                if o.role in ("clerk", "leader", "contact") and valid_email(o.email):
+                    role = "clerk" if o.role == "contact" else o.role
+                    out[(role, o.unit_id)].append(Recipient(email=o.email, name=o.name, role=role))
+        dirs = list(directories)
+        if dirs:
+            for directory, name, role, email in session.execute(
+                select(Unit.directory, Official.name, Official.role, Official.email)
+                .join(Unit, Unit.id == Official.unit_id)
+                .where(Unit.is_supervisor.is_(True), Unit.directory.in_(dirs)).order_by(Official.id)
+            ):
+                if role in ("clerk", "leader") and valid_email(email):
+                    out[("supervisor", directory)].append(Recipient(email=email, name=name, role="supervisor"))
+        return out
+
+    def _role_of(self, stage: str) -> str:
+        to = self.stages[stage].to
+        return to[0] if to else "clerk"
+
+    def _targets(self, item: _ItemInfo, stage: str, recipients: dict[tuple[str, Any], list[Recipient]]) -> list[Recipient]:
+        targets: list[Recipient] = []
+        for role in self.stages[stage].to:
+            key = ("supervisor", item.directory) if role == "supervisor" else (role, item.unit_id)
+            targets.extend(recipients.get(key, []))
+        return list(dict.fromkeys(targets))
+
+    def _digest_item(self, item: _ItemInfo, d: Decision, wd: int, colour: str) -> DigestItem:
+        return DigestItem(
+            obligation_id=item.obligation_id, occurrence_key=item.occurrence_key, plan_title=item.plan_title,
+            task_no=item.task_no, task_title=item.task_title, requirement_no=item.requirement_no,
+            requirement_text=item.requirement_text, unit=item.unit, deadline_phrase=item.phrase, due=item.due,
+            working_days_left=wd, colour=colour, stage=d.stage, stage_label=self.stages[d.stage].label,
+        )
+
+    def _digest_keys(self, session: Session, as_of: dt.date, recipients: Iterable[Recipient]) -> dict[Recipient, str]:
+        """One key per recipient and day; a re-run after a partial crash gets ``#2``, ``#3``…"""
+        out: dict[Recipient, str] = {}
+        for r in recipients:
+            base = f"{as_of.isoformat()}/{r.role}/{r.email}"
+            n = session.execute(select(func.count()).select_from(Notification)
+                                .where(Notification.key.like(base.replace("%", r"\%").replace("_", r"\_") + "%",
+                                                             escape="\\"))).scalar_one()
+            out[r] = base if n == 0 else f"{base}#{n + 1}"
+        return out
+
+
+_ROLE_ZH = {"clerk": "经办人", "leader": "负责同志", "supervisor": "督查室"}
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
