@@ -25,7 +25,7 @@ class CalendarYearMissing(DubanError, LookupError):
         super().__init__(
             f"the working-day calendar has no data for year {year}{span}; "
             f"add rules/calendars/cn/{year}.yaml from the State Council's holiday notice "
-            f"for {year} (see docs/deadlines.md, 'Adding a calendar year')"
+            f"for {year} (see docs/calendar.md, 'Adding a year')"
         )
 
 

@@ -68,15 +68,20 @@ class Runtime:
 
 
 def notifier_settings(settings: Settings) -> dict[str, Any]:
-    """The flat mapping :func:`build_notifier` takes, secrets read from the environment."""
+    """The flat mapping :func:`build_notifier` takes (it reads the password variable itself)."""
     n = dict(settings.notifier)
     kind = n["kind"]
     out: dict[str, Any] = {"kind": kind}
     if kind == "outbox":
-        out["directory"] = n["outbox_dir"]
+        out["folder"] = n["outbox_dir"]
     elif kind == "smtp":
-        out.update(n.get("smtp", {}))
-        out["password"] = settings.smtp_password().reveal()
+        smtp = dict(n.get("smtp", {}))
+        if not smtp.get("username"):  # no login: no password variable either
+            smtp.pop("username", None)
+            smtp.pop("password_env", None)
+        if not smtp.get("max_per_minute"):
+            smtp.pop("max_per_minute", None)
+        out.update(smtp)
     else:
         out.update(n.get("webhook", {}))
     return out

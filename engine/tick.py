@@ -54,10 +54,8 @@ from ..store.models import (
     Unit,
 )
 from .calendar import WorkingCalendar
-from .decide import Candidate, Decision
+from .decide import Candidate, Decision, Evaluator, evaluate_and_decide
 from .policy import ReminderPolicy
-
-Evaluate = Callable[[ReminderPolicy, Sequence[Candidate]], Any]
 
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 ROLE_ORDER = {"supervisor": 0, "leader": 1, "clerk": 2}
@@ -130,7 +128,7 @@ class Ticker:
         sessions: sessionmaker[Session],
         calendar: WorkingCalendar,
         policy: ReminderPolicy,
-        evaluate: Evaluate,
+        evaluate: Evaluator,
         sender: str,
         message_id_domain: str,
         dashboard_url: str,
@@ -148,6 +146,8 @@ class Ticker:
         self.batch_size = batch_size
         self.stage_index = {stage.id: i for i, stage in enumerate(policy.stages)}
         self.stages = {stage.id: stage for stage in policy.stages}
+        # How far ahead a candidate can be: the longest lead time of any stage.
+        self.max_lead = max(0, *(stage.when.threshold for stage in policy.stages))
 
     # ------------------------------------------------------------------ the tick
 
@@ -158,7 +158,7 @@ class Ticker:
             # No mail on rest days: the next working day's tick catches up.
             result.rest_day = True
             return result
-        horizon = self.calendar.add_workdays(as_of, self.policy.max_lead)
+        horizon = self.calendar.add_workdays(as_of, self.max_lead)
         with self.sessions() as session:
             rows = self._candidate_rows(session, horizon)
             recorded = self._recorded(session, horizon)
@@ -206,13 +206,13 @@ class Ticker:
             stages, top = recorded.get(oid, (set(), 0))
             candidates.append(Candidate(id=f"occ:{oid}", wd_to_due=wd, recorded=frozenset(stages),
                                         repeats_recorded=top))
-        evaluation = self.evaluate(self.policy, candidates)
-        decisions: list[Decision] = list(evaluation.decisions)
-        colours: dict[str, str] = dict(evaluation.colours)
+        verdicts = evaluate_and_decide(self.policy, candidates, self.evaluate)
+        decisions: list[Decision] = [d for v in verdicts for d in v.decisions]
+        colours: dict[str, str] = {v.candidate_id: v.colour for v in verdicts}
         if not decisions:
             return
         send_ids = sorted({int(d.candidate_id.split(":", 1)[1]) for d in decisions if d.action == "send"})
-        with self.sessions() as session, session.begin():
+        with self.sessions() as session:  # one transaction per batch: committed at the end, or nothing
             info = self._item_info(session, send_ids)
             recipients = self._recipients(session, {i.unit_id for i in info.values()},
                                           {i.directory for i in info.values()})
@@ -268,7 +268,6 @@ class Ticker:
                     "body_html": msg.html,
                 })
             if result.dry_run:
-                session.rollback()
                 return
             for rec in records:
                 targets = item_keys.get(id(rec))
@@ -281,7 +280,8 @@ class Ticker:
             audit.append(session, actor="scheduler", source="scheduler", action="tick.decided",
                          object_type="tick", object_id=as_of.isoformat(),
                          after={"sent": result.sent, "skipped": result.skipped, "digests": len(rendered),
-                                "policy": self.policy.hash})
+                                "policy": self.policy.policy_hash})
+            session.commit()
 
     # ------------------------------------------------------------------ helpers
 

@@ -1,0 +1,347 @@
+"""Projection: from a deadline spec to concrete due dates (到期日).
+
+A spec (:mod:`duban.engine.deadlines`) says what a deadline *is* ("每季度",
+"本方案公布后30个工作日内", "待省文件出台后"); :func:`project` says *when* each
+occurrence falls due, for one plan, on the official working-day calendar. The
+store calls it to materialise obligations and the tick calls it again when an
+event arrives or the calendar data changes, so its output is deterministic
+and every occurrence carries a stable ``key``: re-projecting the same spec
+yields the same keys, and only a due date may move.
+
+Semantics by kind (docs/calendar.md has the long form):
+
+``fixed``
+    One due, key ``final``. ``roll: next_workday`` moves a rest day to the
+    next working day (遇节假日顺延); the default keeps the date as written.
+``relative``
+    Anchor ``plan_published``: the plan's publication date plus the offset,
+    key ``final``. No Due while the publication date is unknown (unless the
+    spec already carries its ``due``).
+``recurring``
+    One due per occurrence month between ``start`` (default: 1 January of
+    the plan year) and ``until`` (default: 31 December of the plan year),
+    on ``day`` of that month (``"last"``/None: the month's last day; a day
+    past the month's end clamps to it). ``months`` restricts the months;
+    the defaults are the period ends (quarterly 3/6/9/12, semiannual 6/12,
+    annual 12). An occurrence whose period ended before the plan was
+    published is dropped: a plan published on 23 June owes Q2 but not Q1.
+``ongoing``
+    Check-ins (``checkins``, month/day points, marked ``checkin=True``)
+    after publication and before ``until``, plus a final due at ``until``;
+    ``until`` None: check-ins within the plan year only, no final due.
+``triggered``
+    Dormant — no Due — until ``events[spec.event]`` holds an occurrence;
+    then the event's date plus the offset (``default_offset`` when the text
+    gives none, "及时"). ``per_event``: one Due per event, key
+    ``event:<id>``; otherwise one Due (key ``final``) from the earliest event.
+``composite``
+    The union of its leaves' Dues; ``part`` is the leaf's index in
+    ``spec.leaves()``.
+
+Offsets: ``working_days`` count on the calendar strictly after the anchor day
+(and raise :class:`~duban.engine.errors.CalendarYearMissing` past the data);
+``days`` are calendar days; ``hours`` run from the event's instant ``at`` (or
+the start of its day) in Asia/Shanghai, the due date being the local date of
+the deadline instant; ``months``/``years`` keep the day of month, clamped to
+the month's end (31 January + 1 month = 29 February 2016).
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import datetime as dt
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from .calendar import WorkingCalendar
+from .deadlines import DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
+from .errors import DubanError
+
+__all__ = [
+    "DEFAULT_CHECKINS",
+    "DEFAULT_OFFSET",
+    "SHANGHAI",
+    "Due",
+    "EventOccurrence",
+    "PlanContext",
+    "ProjectionError",
+    "apply_offset",
+    "project",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_OFFSET = Offset(unit="working_days", amount=10)
+"""The window for a triggered duty whose text gives none ("及时"): 10 working days, configurable."""
+DEFAULT_CHECKINS: tuple[tuple[int, int], ...] = ((9, 30),)
+"""Check-in points (month, day) for ongoing work ("全年工作"): the end of September."""
+
+_NATURAL_MONTHS: dict[str, tuple[int, ...]] = {
+    "monthly": tuple(range(1, 13)),
+    "quarterly": (3, 6, 9, 12),
+    "semiannual": (6, 12),
+    "annual": (12,),
+}
+_PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+_UNIT_LABEL = {"working_days": "个工作日", "days": "日", "hours": "小时", "months": "个月", "years": "年"}
+
+
+class ProjectionError(DubanError, ValueError):
+    """The inputs of a projection are inconsistent (an event whose instant and date disagree, a bad check-in)."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanContext:
+    """What a spec is read against: the plan's year (计划年度) and its publication date (印发日期)."""
+
+    plan_year: int
+    published: dt.date | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventOccurrence:
+    """One happening of a trigger event (a provincial document issued, an emergency).
+
+    ``on`` is the local (Asia/Shanghai) date; ``at`` the instant when known,
+    which matters for hour offsets ("24小时内"). A naive ``at`` is read as
+    Shanghai time.
+    """
+
+    id: str
+    on: dt.date
+    at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ProjectionError("an event occurrence needs a non-empty id")
+        if self.at is not None and _local(self.at).date() != self.on:
+            raise ProjectionError(
+                f"event {self.id!r}: instant {self.at.isoformat()!r} is on {_local(self.at).date()} "
+                f"in Asia/Shanghai, not on {self.on.isoformat()!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Due:
+    """One concrete occurrence of a duty, as the store and the emails see it.
+
+    ``part`` indexes ``spec.leaves()``; ``key`` is stable within the part
+    (``final``, ``2016-Q3``, ``2016-03``, ``2016-H1``, ``2016``,
+    ``event:<id>``, ``checkin:2016-09-30``); ``label`` is the Chinese
+    wording for emails.
+    """
+
+    part: int
+    key: str
+    due: dt.date
+    label: str
+    checkin: bool = False
+
+
+# --------------------------------------------------------------------------- offsets
+
+
+def _local(at: dt.datetime) -> dt.datetime:
+    return at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at.astimezone(SHANGHAI)
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` plus calendar months, the day clamped to the target month's end."""
+    index = d.year * 12 + (d.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(d.day, _stdcal.monthrange(year, month)[1]))
+
+
+def apply_offset(on: dt.date, offset: Offset, calendar: WorkingCalendar, *,
+                 at: dt.datetime | None = None) -> dt.date:
+    """The last allowed date ``offset`` after an anchor day ``on`` (or instant ``at``).
+
+    Working days use :meth:`WorkingCalendar.add_workdays` (the anchor day
+    never counts); hours run from ``at`` or from 00:00 of ``on``, Shanghai
+    time, and give the local date of the deadline instant.
+    """
+    amount = offset.amount
+    if offset.unit == "working_days":
+        return calendar.add_workdays(on, amount)
+    if offset.unit == "days":
+        return on + dt.timedelta(days=amount)
+    if offset.unit == "hours":
+        start = _local(at) if at is not None else dt.datetime.combine(on, dt.time(), tzinfo=SHANGHAI)
+        return (start + dt.timedelta(hours=amount)).astimezone(SHANGHAI).date()
+    if offset.unit == "months":
+        return _add_months(on, amount)
+    return _add_months(on, 12 * amount)
+
+
+def _offset_text(offset: Offset) -> str:
+    return f"{offset.amount}{_UNIT_LABEL[offset.unit]}"
+
+
+def _cn(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _fixed(spec: Fixed, part: int, calendar: WorkingCalendar) -> list[Due]:
+    due = spec.due
+    label = f"{_cn(due)}前"
+    if spec.roll == "next_workday":
+        rolled = calendar.roll_forward(due)
+        if rolled != due:
+            label = f"{_cn(rolled)}前（原定{_cn(due)}，遇节假日顺延）"
+        due = rolled
+    return [Due(part=part, key="final", due=due, label=label)]
+
+
+def _relative(spec: Relative, part: int, ctx: PlanContext, calendar: WorkingCalendar) -> list[Due]:
+    if ctx.published is None:
+        if spec.due is None:
+            return []
+        return [Due(part=part, key="final", due=spec.due,
+                    label=f"方案公布后{_offset_text(spec.offset)}内（{_cn(spec.due)}前）")]
+    due = apply_offset(ctx.published, spec.offset, calendar)
+    return [Due(part=part, key="final", due=due,
+                label=f"方案公布（{_cn(ctx.published)}）后{_offset_text(spec.offset)}内（{_cn(due)}前）")]
+
+
+def _period_of(freq: str, year: int, month: int, monthly_grain: bool) -> tuple[str, str, dt.date]:
+    """Key, label and last day of the period an occurrence in ``year``-``month`` belongs to."""
+    if monthly_grain or freq == "monthly":
+        last = dt.date(year, month, _stdcal.monthrange(year, month)[1])
+        return f"{year}-{month:02d}", f"{year}年{month}月", last
+    size = _PERIOD_MONTHS[freq]
+    index = (month - 1) // size  # 0-based period within the year
+    end_month = (index + 1) * size
+    last = dt.date(year, end_month, _stdcal.monthrange(year, end_month)[1])
+    if freq == "quarterly":
+        return f"{year}-Q{index + 1}", f"{year}年第{index + 1}季度", last
+    if freq == "semiannual":
+        return f"{year}-H{index + 1}", f"{year}年{'上' if index == 0 else '下'}半年", last
+    return f"{year}", f"{year}年度", last
+
+
+def _recurring(spec: Recurring, part: int, ctx: PlanContext) -> list[Due]:
+    start = spec.start or dt.date(ctx.plan_year, 1, 1)
+    until = spec.until or dt.date(ctx.plan_year, 12, 31)
+    months = tuple(sorted(set(spec.months))) if spec.months is not None else _NATURAL_MONTHS[spec.freq]
+    size = _PERIOD_MONTHS[spec.freq]
+    # Two chosen months in one period ("中考3月高考11月" read as annual) would share a key:
+    # such a rhythm is tracked month by month instead.
+    monthly_grain = any(sum(1 for m in months if (m - 1) // size == p) > 1 for p in range(12 // size))
+    out: list[Due] = []
+    for year in range(start.year, until.year + 1):
+        for month in months:
+            last_day = _stdcal.monthrange(year, month)[1]
+            day = last_day if spec.day in (None, "last") else min(int(spec.day), last_day)
+            due = dt.date(year, month, day)
+            if not start <= due <= until:
+                continue
+            key, label, period_end = _period_of(spec.freq, year, month, monthly_grain)
+            if ctx.published is not None and period_end < ctx.published:
+                continue
+            out.append(Due(part=part, key=key, due=due, label=label))
+    return out
+
+
+def _checkin_label(point: dt.date, year_bound: bool) -> str:
+    end_of_month = point.day == _stdcal.monthrange(point.year, point.month)[1]
+    when = f"{point.month}月底" if end_of_month else f"{point.month}月{point.day}日"
+    return f"全年工作检查点（{when}）" if year_bound else f"持续工作检查点（{point.year}年{when}）"
+
+
+def _ongoing(spec: Ongoing, part: int, ctx: PlanContext, checkins: Sequence[tuple[int, int]]) -> list[Due]:
+    year_end = dt.date(ctx.plan_year, 12, 31)
+    until = spec.until or year_end
+    after = ctx.published or dt.date(ctx.plan_year, 1, 1) - dt.timedelta(days=1)
+    year_bound = spec.until is None or spec.until == year_end
+    points: set[dt.date] = set()
+    for year in range(after.year, until.year + 1):
+        for month, day in checkins:
+            point = dt.date(year, month, min(day, _stdcal.monthrange(year, month)[1]))
+            # A check-in on the final day itself is superseded by the final due.
+            if after < point and (point < until or (spec.until is None and point == until)):
+                points.add(point)
+    out = [Due(part=part, key=f"checkin:{p.isoformat()}", due=p, label=_checkin_label(p, year_bound),
+               checkin=True) for p in sorted(points)]
+    if spec.until is not None:
+        label = f"全年工作（{_cn(until)}前完成）" if year_bound else f"持续工作（{_cn(until)}前完成）"
+        out.append(Due(part=part, key="final", due=until, label=label))
+    return out
+
+
+_DAY_START = dt.time()
+
+
+def _event_order(event: EventOccurrence) -> tuple[dt.date, dt.datetime, str]:
+    """Earliest first: by date, then instant (an unknown instant counts as the start of its day), then id."""
+    instant = _local(event.at) if event.at else dt.datetime.combine(event.on, _DAY_START, tzinfo=SHANGHAI)
+    return event.on, instant, event.id
+
+
+def _triggered(spec: Triggered, part: int, calendar: WorkingCalendar,
+               events: Mapping[str, Sequence[EventOccurrence]], default_offset: Offset) -> list[Due]:
+    occurrences = sorted(events.get(spec.event, ()), key=_event_order)
+    if not occurrences:
+        return []
+    ids = [e.id for e in occurrences]
+    if len(set(ids)) != len(ids):
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        raise ProjectionError(f"event {spec.event!r}: occurrence id(s) {duplicated!r} appear more than once")
+    offset = spec.offset or default_offset
+    window = _offset_text(offset)
+    default_note = "默认时限，" if spec.offset is None else ""
+    if not spec.per_event:
+        occurrences = occurrences[:1]
+    out: list[Due] = []
+    for event in occurrences:
+        due = apply_offset(event.on, offset, calendar, at=event.at)
+        key = f"event:{event.id}" if spec.per_event else "final"
+        out.append(Due(part=part, key=key, due=due,
+                       label=f"触发事件（{event.id}，{_cn(event.on)}）后{window}内（{default_note}{_cn(due)}前）"))
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _check_checkins(checkins: Sequence[tuple[int, int]]) -> None:
+    for point in checkins:
+        month, day = point
+        if isinstance(month, bool) or isinstance(day, bool) or not isinstance(month, int) \
+                or not isinstance(day, int) or not 1 <= month <= 12 or not 1 <= day <= 31:
+            raise ProjectionError(f"a check-in is (month 1..12, day 1..31), got {point!r}")
+
+
+def project(spec: DeadlineSpec | Spec, ctx: PlanContext, calendar: WorkingCalendar, *,
+            events: Mapping[str, Sequence[EventOccurrence]] | None = None,
+            default_offset: Offset = DEFAULT_OFFSET,
+            checkins: Sequence[tuple[int, int]] = DEFAULT_CHECKINS) -> list[Due]:
+    """The concrete due occurrences of ``spec`` for a plan, ordered by part then date.
+
+    Pure: the result depends only on the arguments (no clock), so a tick for
+    any day can be replayed. An empty list means "nothing due yet" (a
+    dormant trigger, a relative window without its anchor).
+    """
+    _check_checkins(checkins)
+    happened = events or {}
+    out: list[Due] = []
+    for part, leaf in enumerate(spec.leaves()):
+        if isinstance(leaf, Fixed):
+            dues = _fixed(leaf, part, calendar)
+        elif isinstance(leaf, Relative):
+            dues = _relative(leaf, part, ctx, calendar)
+        elif isinstance(leaf, Recurring):
+            dues = _recurring(leaf, part, ctx)
+        elif isinstance(leaf, Ongoing):
+            dues = _ongoing(leaf, part, ctx, checkins)
+        elif isinstance(leaf, Triggered):
+            dues = _triggered(leaf, part, calendar, happened, default_offset)
+        else:  # a Composite never nests (Composite.__post_init__ refuses it)
+            raise ProjectionError(f"cannot project a spec of kind {leaf.kind!r} as a leaf")
+        out.extend(sorted(dues, key=lambda d: (d.due, d.key)))
+    return out
