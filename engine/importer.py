@@ -71,7 +71,7 @@ class PlanChange:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v or k in ("plan_id", "status")}
+        return dict(self.__dict__)
 
 
 @dataclass(kw_only=True)
