@@ -47,7 +47,7 @@ def plan_import_command(plan: click.Group) -> None:
         """
         a = app()
         targets = list(paths) or list(a.settings.plan_dirs)
-        result = load_plans(targets, units_dirs=list(a.settings.units_dirs))
+        result = load_plans(targets, units_dirs=list(a.settings.units_dirs), calendar=a.calendar)
         for warning in result.warnings:
             click.echo(f"warning: {warning.format()}", err=True)
         if result.errors:

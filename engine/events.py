@@ -40,6 +40,10 @@ class NotFound(DubanError, LookupError):
     """No such trigger, event or obligation."""
 
 
+class DuplicateEvent(ServiceError):
+    """The same event (trigger, date, document number) is already on record."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Projection:
     """Settings the re-projection needs (from the configuration)."""
@@ -89,6 +93,12 @@ def record_event(session: Session, *, trigger_key: str, on: dt.date, actor: str,
         raise ServiceError(f"received {received} is before the event date {on}")
     out = []
     for trigger in _triggers(session, trigger_key, plan):
+        same = session.scalars(select(Event).where(Event.trigger_id == trigger.id, Event.state == "active",
+                                                   Event.occurred_on == on)).all()
+        if any(e.doc_number == doc_number for e in same):
+            raise DuplicateEvent(f"event {same[0].id} already records trigger {trigger_key!r} of plan "
+                                 f"{trigger.plan_id!r} on {on} (document {doc_number!r}); correct it instead "
+                                 f"(duban event correct)")
         ev = Event(trigger_id=trigger.id, occurred_on=on, occurred_at=at, doc_number=doc_number, title=title,
                    received_on=received, actor=actor, note=note, state="active")
         session.add(ev)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from ..store.models import Obligation, Requirement, Task, Unit
 from .errors import DubanError
-from .events import complete, record_event, waive
+from .events import DuplicateEvent, complete, record_event, waive
 from .runtime import Runtime
 from .strictyaml import Diagnostic, NodeReader, read_yaml
 
@@ -164,10 +164,13 @@ def apply_step(rt: Runtime, step: Step) -> int:
     with rt.sessions() as session, session.begin():
         if step.action == "event":
             on = dt.date.fromisoformat(f["event_date"]) if "event_date" in f else step.on
-            done = record_event(session, trigger_key=f["trigger"], plan=f.get("plan"), on=on, actor=f["actor"],
-                                doc_number=f.get("doc_number"), title=f.get("title"), note=f.get("note"),
-                                received=dt.date.fromisoformat(f["received"]) if "received" in f else None,
-                                proj=rt.projection, source="cli")
+            try:
+                done = record_event(session, trigger_key=f["trigger"], plan=f.get("plan"), on=on, actor=f["actor"],
+                                    doc_number=f.get("doc_number"), title=f.get("title"), note=f.get("note"),
+                                    received=dt.date.fromisoformat(f["received"]) if "received" in f else None,
+                                    proj=rt.projection, source="cli")
+            except DuplicateEvent:  # a replay after a crash: the step was applied already
+                return 0
             return sum(stats.added for _ev, stats in done)
         count = 0
         for ob in _obligations(rt, session, step):
@@ -177,7 +180,7 @@ def apply_step(rt: Runtime, step: Step) -> int:
                 on = dt.date.fromisoformat(f["completed_on"]) if "completed_on" in f else step.on
                 complete(session, ob.id, on=on, evidence=f["evidence"], actor=f["actor"], calendar=rt.calendar,
                          occurrence=f.get("occurrence"))
-            else:
+            elif ob.state == "active":
                 waive(session, ob.id, reason=f["reason"], actor=f["actor"])
             count += 1
         return count
