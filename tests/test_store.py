@@ -17,10 +17,11 @@ def test_migrations_create_every_table_and_are_idempotent(store):
     tables = set(inspect(store.engine).get_table_names())
     expected = {"plans", "tasks", "requirements", "deadline_entries", "units", "group_members", "officials",
                 "assignments", "obligations", "occurrences", "triggers", "events", "stage_records",
-                "notifications", "tick_runs", "leases", "audit_log"}
+                "notifications", "tick_runs", "leases", "audit_log", "extensions", "users", "user_units",
+                "login_attempts"}
     assert expected <= tables
     upgrade(store.engine)  # a second upgrade changes nothing and does not fail
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
 
 
 def test_timestamps_are_stored_in_utc_and_read_back_aware(store):
