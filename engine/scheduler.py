@@ -15,7 +15,9 @@ longer unpickle); all durable state lives in duban's own tables. Choices:
   start while the first holds the lease (renewed every minute), so two
   processes never send twice; an expired lease (a crashed holder) is taken
   over;
-* SIGTERM/SIGINT stop the scheduler after the running tick finishes.
+* SIGTERM/SIGINT stop the scheduler after the running tick finishes (the
+  scheduler runs in a background thread; the main thread waits for a stop
+  request, so a signal at any moment is handled).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import datetime as dt
 import os
 import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pendulum
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
@@ -91,13 +94,14 @@ def ticked_today(sessions: sessionmaker[Session], day: dt.date) -> bool:
 
 def run_scheduler(rt: Runtime, *, log: Callable[[str], None] = print,
                   ttl: dt.timedelta = dt.timedelta(minutes=3),
-                  on_started: Callable[[BlockingScheduler], Any] | None = None) -> None:
+                  on_started: Callable[[BackgroundScheduler], Any] | None = None) -> None:
     """Block running the daily tick until SIGTERM/SIGINT."""
     holder = holder_id()
     acquire_lease(rt.sessions, holder=holder, ttl=ttl)
     tz = rt.settings.timezone
     sched_cfg = rt.settings.schedule
-    scheduler = BlockingScheduler(timezone=tz)
+    scheduler = BackgroundScheduler(timezone=tz)
+    stopping = threading.Event()
 
     def job() -> None:
         now = utcnow()
@@ -109,7 +113,7 @@ def run_scheduler(rt: Runtime, *, log: Callable[[str], None] = print,
     def renew() -> None:
         if not renew_lease(rt.sessions, holder=holder, ttl=ttl):
             log("lost the scheduler lease; stopping")
-            scheduler.shutdown(wait=False)
+            stopping.set()
 
     scheduler.add_job(job, CronTrigger(hour=sched_cfg.hour, minute=sched_cfg.minute, timezone=tz), id="tick",
                       coalesce=True, max_instances=1, misfire_grace_time=sched_cfg.misfire_grace_seconds)
@@ -122,15 +126,20 @@ def run_scheduler(rt: Runtime, *, log: Callable[[str], None] = print,
 
     def stop(signum: int, _frame: Any) -> None:
         log(f"received {signal.Signals(signum).name}: stopping after the running tick")
-        scheduler.shutdown(wait=True)
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log(f"duban run: daily tick at {sched_cfg.hour:02d}:{sched_cfg.minute:02d} {tz}; lease held by {holder}")
-    if on_started:
-        on_started(scheduler)
     try:
+        # The scheduler runs in its own thread; the main thread only waits for a
+        # stop request, so a signal at any moment (even before start) is safe.
         scheduler.start()
+        log(f"duban run: daily tick at {sched_cfg.hour:02d}:{sched_cfg.minute:02d} {tz}; lease held by {holder}")
+        if on_started:
+            on_started(scheduler)
+        while not stopping.wait(timeout=1.0):
+            pass
+        scheduler.shutdown(wait=True)  # lets a running tick finish
     finally:
         release_lease(rt.sessions, holder=holder)
         log("duban run: stopped, lease released")
