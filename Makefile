@@ -5,12 +5,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup services bench clean help
+# The main job on the embedded defaults: the seed year replayed with the demo scenario.
+SEED_FROM := 2016-06-21
+SEED_TO   := 2017-03-31
+SCENARIO  := rules/scenarios/jieyang-2016-demo.yaml
+
+.PHONY: run test setup services browser bench clean help
 
 help:
-	@echo "make run   — set up, import the seed plans and run the main job on the embedded defaults"
-	@echo "make test  — set up and run the whole test suite (SQLite and PostgreSQL)"
-	@echo "make bench — run the benchmarks (figures as JSON lines)"
+	@echo "make run   — set up, import the seed plans, replay the seed year (emails into var/outbox), serve the dashboard"
+	@echo "make test  — set up and run the whole test suite (SQLite, PostgreSQL, SMTP, Chromium)"
+	@echo "make bench — run the benchmarks (each ends with one JSON line)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +29,27 @@ setup: $(STAMP)
 services:
 	@pg_isready -h 127.0.0.1 -p 5432 -q || \
 	  (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
-	@pg_isready -h 127.0.0.1 -p 5432 || (echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1)
+	@pg_isready -h 127.0.0.1 -p 5432 -q || (echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1)
 
-test: setup services
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: setup services browser
 	$(BIN)/pytest
 
 run: setup
-	$(BIN)/duban calendar years
+	$(BIN)/duban db upgrade
+	$(BIN)/duban plan import
+	$(BIN)/duban simulate --from $(SEED_FROM) --to $(SEED_TO) --scenario $(SCENARIO)
+	@echo
+	@echo "The seed year's reminder digests are in var/outbox/ ($$(ls var/outbox | wc -l) .eml files);"
+	@echo "list them with: $(BIN)/duban notifications list"
 
-bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: setup services
+	@for b in bench/*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var/*.db var/outbox build *.egg-info
+	rm -rf $(VENV) var/*.db var/*.db-* var/outbox build *.egg-info

@@ -179,20 +179,28 @@ class Ticker:
             .where(Occurrence.state == "open", Occurrence.due <= horizon, Obligation.state == "active")
             .order_by(Occurrence.id)
         )
-        return [(oid, due) for oid, due in session.execute(stmt)]
+        return [(oid, due) for oid, due in session.connection().execute(stmt)]
 
     def _recorded(self, session: Session, horizon: dt.date) -> dict[int, tuple[set[str], int]]:
-        """Stages already recorded per candidate occurrence, and the highest repeat index."""
+        """Stages already recorded per candidate occurrence, and the highest repeat index.
+
+        Grouped in SQL: an occurrence overdue for months has one row per repeat,
+        but the decision only needs the stage set and the top repeat.
+        """
         stmt = (
-            select(StageRecord.occurrence_id, StageRecord.stage, StageRecord.repeat)
+            select(StageRecord.occurrence_id, StageRecord.stage, func.max(StageRecord.repeat))
             .join(Occurrence, Occurrence.id == StageRecord.occurrence_id)
             .where(Occurrence.state == "open", Occurrence.due <= horizon)
+            .group_by(StageRecord.occurrence_id, StageRecord.stage)
         )
         out: dict[int, tuple[set[str], int]] = {}
-        for oid, stage, repeat in session.execute(stmt):
-            stages, top = out.get(oid, (set(), 0))
-            stages.add(stage)
-            out[oid] = (stages, max(top, repeat or 0))
+        for oid, stage, repeat in session.connection().execute(stmt):
+            entry = out.get(oid)
+            if entry is None:
+                entry = out[oid] = (set(), 0)
+            entry[0].add(stage)
+            if repeat and repeat > entry[1]:
+                out[oid] = (entry[0], repeat)
         return out
 
     def _batch(self, rows: Sequence[tuple[int, dt.date]], recorded: dict[int, tuple[set[str], int]],
