@@ -103,6 +103,10 @@ class Fixed(Spec):
     roll: Roll = "as_written"
     kind: str = field(init=False, default="fixed", repr=False)
 
+    def __post_init__(self) -> None:
+        if self.roll not in ROLLS:
+            raise SpecError(f"unknown roll {self.roll!r}; expected one of {ROLLS}", path="roll")
+
     def _body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"due": self.due.isoformat()}
         if self.roll != "as_written":
@@ -130,7 +134,8 @@ class Recurring(Spec):
         if self.freq not in FREQS:
             raise SpecError(f"unknown freq {self.freq!r}; expected one of {FREQS}", path="freq")
         if self.months is not None:
-            if not self.months or any(not isinstance(m, int) or not 1 <= m <= 12 for m in self.months):
+            if not self.months or any(isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12
+                                      for m in self.months):
                 raise SpecError(f"months must be a non-empty list of 1..12, got {self.months!r}", path="months")
         if self.day is not None and self.day != "last":
             if isinstance(self.day, bool) or not isinstance(self.day, int) or not 1 <= self.day <= 31:
@@ -367,6 +372,8 @@ def spec_from_json(data: Any, path: str = "") -> DeadlineSpec:
         return Composite(parts=tuple(spec_from_json(p, f"{at('parts')}[{i}]") for i, p in enumerate(parts)),
                          **flags)
     except SpecError as exc:
-        if exc.path or not path:
+        # Paths from at() are already absolute; a constructor's (e.g. "freq") is relative to this spec.
+        if not path or exc.path == path or exc.path.startswith(f"{path}."):
             raise
-        raise SpecError(str(exc), path=path) from None
+        message = str(exc)[len(exc.path) + 2:] if exc.path else str(exc)
+        raise SpecError(message, path=f"{path}.{exc.path}" if exc.path else path) from None
