@@ -31,6 +31,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..store import audit
+from ..store.bulk import bulk_insert
 from ..store.models import (
     Assignment,
     DeadlineEntry,
@@ -146,18 +147,18 @@ class Importer:
         self.default_offset = default_offset or Offset(unit="working_days", amount=10)
         self.checkins = tuple(checkins)
         self.progress = progress or (lambda _what, _done, _total: None)
-        self.unit_ids: dict[str, int] = {}
-        self.directories: list[UnitDirectory] = []
+        self.unit_ids: dict[tuple[str, str], int] = {}  # (directory, name) → id
+        self.directories: dict[str, UnitDirectory] = {}
 
     # ------------------------------------------------------------------ entry point
 
     def run(self, result: LoadResult) -> ImportReport:
         result.raise_for_errors()
-        self.directories = list(result.directories.values())
+        self.directories = dict(result.directories)
         report = ImportReport()
         for directory in result.directories.values():
             report.directories[directory.id] = self._directory(directory)
-        self.unit_ids = dict(self.s.execute(select(Unit.name, Unit.id)).tuples().all())
+        self.unit_ids = {(d, n): i for d, n, i in self.s.execute(select(Unit.directory, Unit.name, Unit.id)).tuples()}
         for n, plan in enumerate(result.plans, 1):
             report.plans.append(self._plan(plan))
             self.progress("plans", n, len(result.plans))
@@ -184,13 +185,9 @@ class Importer:
         for group in directory.groups:
             wanted[group.name] = {"full_name": None, "is_group": True, "aliases": list(group.aliases),
                                   "note": group.note, "is_supervisor": False}
-        taken = dict(self.s.execute(select(Unit.name, Unit.directory)).tuples().all())
         for name, values in wanted.items():
             row = existing.get(name)
             if row is None:
-                if name in taken:  # same name in another directory: names are global in plans
-                    raise ValueError(f"unit {name!r} of directory {directory.id!r} already belongs to "
-                                     f"directory {taken[name]!r}")
                 row = Unit(name=name, directory=directory.id, **values)
                 self.s.add(row)
                 existing[name] = row
@@ -265,64 +262,97 @@ class Importer:
         return {key: row.id for key, row in existing.items()}
 
     def _structure(self, data: PlanData) -> dict[tuple[int, int, int], int]:
-        """Upsert tasks, requirements, deadline entries, assignments; return deadline ids."""
-        tasks = {t.no: t for t in self.s.scalars(select(Task).where(Task.plan_id == data.id))}
-        deadline_ids: dict[tuple[int, int, int], int] = {}
-        for task in data.tasks:
-            trow = tasks.get(task.no)
-            if trow is None:
-                trow = Task(plan_id=data.id, no=task.no, title=task.title)
-                self.s.add(trow)
-                self.s.flush()
-            else:
-                trow.title = task.title
-            reqs = {r.no: r for r in self.s.scalars(select(Requirement).where(Requirement.task_id == trow.id))}
-            for req in task.requirements:
-                values = {"text": req.text, "units_as_written": req.units_cell, "role": req.role,
-                          "inherited": list(req.inherited),
-                          "review": [{"field": n.field, "note": n.note, "status": n.status} for n in req.review]}
-                rrow = reqs.get(req.no)
-                if rrow is None:
-                    rrow = Requirement(task_id=trow.id, no=req.no, **values)
-                    self.s.add(rrow)
-                    self.s.flush()
-                else:
-                    for key, value in values.items():
-                        setattr(rrow, key, value)
-                entries = {d.ordinal: d for d in self.s.scalars(
-                    select(DeadlineEntry).where(DeadlineEntry.requirement_id == rrow.id))}
-                for ordinal, entry in enumerate(req.deadlines, 1):
-                    values = {"phrase": entry.phrase, "source": entry.source, "spec": entry.spec.to_json(),
-                              "spec_overridden": entry.overridden, "trigger_key": entry.trigger}
-                    drow = entries.get(ordinal)
-                    if drow is None:
-                        drow = DeadlineEntry(requirement_id=rrow.id, ordinal=ordinal, **values)
-                        self.s.add(drow)
-                        self.s.flush()
-                    else:
-                        for key, value in values.items():
-                            setattr(drow, key, value)
-                    deadline_ids[(task.no, req.no, ordinal)] = drow.id
-                self._assignments(rrow.id, req)
-        self.s.flush()
-        return deadline_ids
+        """Upsert tasks, requirements, deadline entries and assignments in bulk; return deadline ids.
 
-    def _assignments(self, requirement_id: int, req: Any) -> None:
+        Three reads load what the plan has in the store; new rows go in with one
+        multi-row INSERT … RETURNING per table and changed rows with one
+        executemany UPDATE, so the cost does not grow with round trips.
+        """
+        tasks = {no: (tid, title) for tid, no, title in self.s.execute(
+            select(Task.id, Task.no, Task.title).where(Task.plan_id == data.id)).tuples()}
+        new = [{"plan_id": data.id, "no": t.no, "title": t.title} for t in data.tasks if t.no not in tasks]
+        for tid, no in self._insert(Task, new, Task.id, Task.no):
+            tasks[no] = (tid, "")
+        self._update(Task, [{"id": tasks[t.no][0], "title": t.title} for t in data.tasks
+                            if tasks[t.no][1] not in ("", t.title)])
+        task_ids = {no: tid for no, (tid, _title) in tasks.items()}
+
+        req_cols = ("text", "units_as_written", "role", "inherited", "review")
+        reqs: dict[tuple[int, int], Any] = {
+            (row.task_id, row.no): row for row in self.s.execute(
+                select(Requirement.id, Requirement.task_id, Requirement.no, *(getattr(Requirement, c) for c in req_cols))
+                .join(Task, Task.id == Requirement.task_id).where(Task.plan_id == data.id))}
+        wanted_reqs: dict[tuple[int, int], dict[str, Any]] = {}
+        for task in data.tasks:
+            for req in task.requirements:
+                wanted_reqs[(task_ids[task.no], req.no)] = {
+                    "task_id": task_ids[task.no], "no": req.no, "text": req.text, "units_as_written": req.units_cell,
+                    "role": req.role, "inherited": list(req.inherited),
+                    "review": [{"field": n.field, "note": n.note, "status": n.status} for n in req.review]}
+        req_ids = {key: row.id for key, row in reqs.items()}
+        for rid, task_id, no in self._insert(Requirement, [v for k, v in wanted_reqs.items() if k not in reqs],
+                                             Requirement.id, Requirement.task_id, Requirement.no):
+            req_ids[(task_id, no)] = rid
+        self._update(Requirement, [{"id": reqs[k].id, **{c: v[c] for c in req_cols}} for k, v in wanted_reqs.items()
+                                   if k in reqs and any(getattr(reqs[k], c) != v[c] for c in req_cols)])
+
+        dl_cols = ("phrase", "source", "spec", "spec_overridden", "trigger_key")
+        plan_req_ids = list(req_ids.values())
+        entries: dict[tuple[int, int], Any] = {}
+        for chunk in _chunks(plan_req_ids, 5000):
+            for row in self.s.execute(select(DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal,
+                                             *(getattr(DeadlineEntry, c) for c in dl_cols))
+                                      .where(DeadlineEntry.requirement_id.in_(chunk))):
+                entries[(row.requirement_id, row.ordinal)] = row
+        wanted_dl: dict[tuple[int, int], dict[str, Any]] = {}
+        where: dict[tuple[int, int], tuple[int, int, int]] = {}
+        for task in data.tasks:
+            for req in task.requirements:
+                rid = req_ids[(task_ids[task.no], req.no)]
+                for ordinal, entry in enumerate(req.deadlines, 1):
+                    wanted_dl[(rid, ordinal)] = {
+                        "requirement_id": rid, "ordinal": ordinal, "phrase": entry.phrase, "source": entry.source,
+                        "spec": entry.spec.to_json(), "spec_overridden": entry.overridden, "trigger_key": entry.trigger}
+                    where[(rid, ordinal)] = (task.no, req.no, ordinal)
+        dl_ids = {key: row.id for key, row in entries.items()}
+        for did, rid, ordinal in self._insert(DeadlineEntry, [v for k, v in wanted_dl.items() if k not in entries],
+                                              DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal):
+            dl_ids[(rid, ordinal)] = did
+        self._update(DeadlineEntry, [{"id": entries[k].id, **{c: v[c] for c in dl_cols}} for k, v in wanted_dl.items()
+                                     if k in entries and any(getattr(entries[k], c) != v[c] for c in dl_cols)])
+
+        # Assignments are derived data: replace the plan's set in two statements.
+        for chunk in _chunks(plan_req_ids, 5000):
+            self.s.execute(delete(Assignment).where(Assignment.requirement_id.in_(chunk)))
+        rows = []
+        for task in data.tasks:
+            for req in task.requirements:
+                rows.extend(self._assignments(req_ids[(task_ids[task.no], req.no)], req, data.units_id))
+        self._insert(Assignment, rows, Assignment.id)
+        return {where[k]: v for k, v in dl_ids.items() if k in where}
+
+    def _insert(self, model: Any, rows: list[dict[str, Any]], *returning: Any) -> list[tuple[Any, ...]]:
+        """Bulk INSERT (:func:`duban.store.bulk.bulk_insert`); returns (id, *other returning fields) per row."""
+        ids = bulk_insert(self.s, model.__table__, rows, want_ids=True)
+        keys = [col.key for col in returning[1:]]
+        return [(new_id, *(row[k] for k in keys)) for new_id, row in zip(ids, rows)]
+
+    def _update(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """Bulk UPDATE by primary key (an executemany)."""
+        if rows:
+            self.s.execute(update(model), rows)
+
+    def _assignments(self, requirement_id: int, req: Any, directory_id: str) -> list[dict[str, Any]]:
         """One row per unit; ``via_group`` keeps the collective name it was written as."""
         via: dict[str, str | None] = {}
+        directory = self.directories[directory_id]
         for written in req.unit_names:
-            for directory in self.directories:
-                names = directory.lookup(written)
-                if names is not None:
-                    for unit in names:
-                        via.setdefault(unit, written if directory.is_group(written) else None)
-                    break
+            names = directory.lookup(written) or ()
+            for unit in names:
+                via.setdefault(unit, written if directory.is_group(written) else None)
         inherited = "units" in req.inherited
-        self.s.execute(delete(Assignment).where(Assignment.requirement_id == requirement_id))
-        rows = [{"requirement_id": requirement_id, "unit_id": self.unit_ids[u], "role": req.role,
+        return [{"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": req.role,
                  "inherited": inherited, "via_group": via.get(u)} for u in req.units]
-        if rows:
-            self.s.execute(insert(Assignment), rows)
 
     # ------------------------------------------------------------------ obligations
 
@@ -341,7 +371,7 @@ class Importer:
                         okey = f"{data.id}/{task.no}/{req.no}/{unit}/{ordinal}/{part}"
                         wanted[okey] = {
                             "okey": okey, "plan_id": data.id, "requirement_id": requirement_ids[(task.no, req.no)],
-                            "deadline_id": deadline_ids[(task.no, req.no, ordinal)], "unit_id": self.unit_ids[unit],
+                            "deadline_id": deadline_ids[(task.no, req.no, ordinal)], "unit_id": self.unit_ids[(data.units_id, unit)],
                             "part": part, "kind": leaf.kind, "spec": leaf.to_json(), "trigger_key": entry.trigger,
                         }
         existing = {row.okey: row for row in self.s.execute(
@@ -351,9 +381,8 @@ class Importer:
         new_rows = [v for k, v in wanted.items() if k not in existing]
         ids: dict[str, int] = {k: row.id for k, row in existing.items()}
         if new_rows:
-            for chunk in _chunks(new_rows, 5000):
-                for oid, okey in self.s.execute(insert(Obligation).returning(Obligation.id, Obligation.okey), chunk):
-                    ids[okey] = oid
+            for oid, okey in self._insert(Obligation, new_rows, Obligation.id, Obligation.okey):
+                ids[okey] = oid
             change.obligations_added = len(new_rows)
         updates = []
         for okey, values in wanted.items():

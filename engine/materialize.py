@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ..store.bulk import bulk_insert
 from ..store.models import Event, Occurrence
 from .calendar import WorkingCalendar
 from .deadlines import Offset, spec_from_json
@@ -105,8 +106,7 @@ def sync_occurrences(
             stats.cancelled += len(stale)
             stats.changes.extend({"obligation": okey, "occurrence": o.key, "cancelled": o.due.isoformat()}
                                  for o in stale)
-    for start in range(0, len(inserts), 5000):
-        session.execute(insert(Occurrence), inserts[start:start + 5000])
+    bulk_insert(session, Occurrence.__table__, inserts)
     stats.added += len(inserts)
     return stats
 

@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,9 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(store, tmp_path):
     ref_env = {**base_env, "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'ref.db'}",
                "DUBAN_OUTBOX_DIR": str(tmp_path / "ref-outbox")}
     run_to_end(ref_env, "plan", "import")
+    started = time.monotonic()
     run_to_end(ref_env, "simulate", "--from", START, "--to", END, "--quiet")
+    duration = time.monotonic() - started
     ref_records, ref_keys, ref_status, ref_unmatched = state(ref_env["DUBAN_DATABASE_URL"], tmp_path / "ref-outbox")
     assert ref_records and ref_keys and ref_status == ["sent"] and not ref_unmatched
 
@@ -69,20 +72,17 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(store, tmp_path):
     run_to_end(env, "plan", "import")
     rng = random.Random(20160623)
     kills = 0
-    for _attempt in range(40):
+    # Kill four runs at random points of a run's length (start-up, ticks, delivery), then let one finish.
+    for _attempt in range(4):
         proc = duban(env, "simulate", "--from", START, "--to", END, "--quiet")
         try:
-            proc.wait(timeout=rng.uniform(1.0, 6.0))
+            proc.wait(timeout=rng.uniform(0.3, 1.0) * duration)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            continue
-        assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-        break
-    else:
-        pytest.fail("the replay never finished between kills")
     assert kills >= 2, "the test must actually interrupt the job"
+    run_to_end(env, "simulate", "--from", START, "--to", END, "--quiet")
     records, keys, statuses, unmatched = state(store.url, tmp_path / "outbox")
     assert records == ref_records  # every decision exactly once, on the same day as the clean run
     assert keys == ref_keys  # the same digests, none doubled

@@ -1,0 +1,68 @@
+"""Bulk inserts that are fast on both backends.
+
+SQLite: Core ``INSERT … RETURNING`` through SQLAlchemy's "insertmanyvalues"
+(multi-row statements). PostgreSQL: the same statements are slow there —
+psycopg re-parses every long multi-row statement in Python — so rows go in
+with ``COPY … FROM STDIN`` instead, after reserving their ids from the
+table's sequence in one query. Both return the new ids in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy.orm import Session
+
+CHUNK = 5000
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, want_ids: bool = False) -> list[int]:
+    """Insert ``rows`` (dicts keyed by column name) into ``table``; ids in input order if asked."""
+    if not rows:
+        return []
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        ids: list[int] = []
+        for start in range(0, len(rows), CHUNK):
+            chunk = list(rows[start:start + CHUNK])
+            if want_ids:
+                result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk)
+                ids.extend(r[0] for r in result)
+            else:
+                conn.execute(insert(table), chunk)
+        return ids
+    return _copy(session, table, rows, want_ids)
+
+
+def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], want_ids: bool) -> list[int]:
+    conn = session.connection()
+    ids: list[int] = []
+    columns = [c.name for c in table.columns if c.name in rows[0] or (c.name == "id" and want_ids)]
+    if want_ids:
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        ids = list(conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                                {"s": seq, "n": len(rows)}).scalars())
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.default is not None and c.default.is_scalar and c.name not in rows[0]}
+    columns += [c for c in defaults if c not in columns]
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for i, row in enumerate(rows):
+                values = []
+                for col in columns:
+                    if col == "id" and want_ids:
+                        values.append(ids[i])
+                        continue
+                    value = row[col] if col in row else defaults[col]
+                    if col in json_cols and value is not None:
+                        value = json.dumps(value, ensure_ascii=False)
+                    values.append(value)
+                copy.write_row(values)
+    return ids
