@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..notifiers.model import Digest, DigestItem
 from ..notifiers.render import render_digest
 from ..store import audit
+from ..store.bulk import bulk_insert
 from ..store.models import (
     DeadlineEntry,
     Notification,
@@ -92,6 +94,8 @@ class TickResult:
     by_unit: Counter[str] = field(default_factory=Counter)
     undeliverable: Counter[str] = field(default_factory=Counter)
     previews: list[Digest] = field(default_factory=list)
+    #: Seconds per phase (select, decide, compose, write): for operators and the benchmark.
+    timings: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ class TickResult:
             "candidates": self.candidates, "sent": self.sent, "skipped": self.skipped, "digests": self.digests,
             "by_stage": dict(self.by_stage), "skipped_by_stage": dict(self.skipped_by_stage),
             "by_unit": dict(self.by_unit), "undeliverable_units": dict(self.undeliverable),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
 
@@ -159,9 +164,11 @@ class Ticker:
             result.rest_day = True
             return result
         horizon = self.calendar.add_workdays(as_of, self.max_lead)
+        started = time.perf_counter()
         with self.sessions() as session:
             rows = self._candidate_rows(session, horizon)
             recorded = self._recorded(session, horizon)
+        result.timings["select"] += time.perf_counter() - started
         result.candidates = len(rows)
         for start in range(0, len(rows), self.batch_size):
             batch = rows[start:start + self.batch_size]
@@ -205,6 +212,7 @@ class Ticker:
 
     def _batch(self, rows: Sequence[tuple[int, dt.date]], recorded: dict[int, tuple[set[str], int]],
                as_of: dt.date, result: TickResult) -> None:
+        started = time.perf_counter()
         between = self.calendar.workdays_between
         candidates = []
         wd_by_occ: dict[int, int] = {}
@@ -217,8 +225,10 @@ class Ticker:
         verdicts = evaluate_and_decide(self.policy, candidates, self.evaluate)
         decisions: list[Decision] = [d for v in verdicts for d in v.decisions]
         colours: dict[str, str] = {v.candidate_id: v.colour for v in verdicts}
+        result.timings["decide"] += time.perf_counter() - started
         if not decisions:
             return
+        started = time.perf_counter()
         send_ids = sorted({int(d.candidate_id.split(":", 1)[1]) for d in decisions if d.action == "send"})
         with self.sessions() as session:  # one transaction per batch: committed at the end, or nothing
             info = self._item_info(session, send_ids)
@@ -275,21 +285,27 @@ class Ticker:
                     "message_id": msg.message_id, "subject": msg.subject, "body_text": msg.text,
                     "body_html": msg.html,
                 })
+            result.timings["compose"] += time.perf_counter() - started
             if result.dry_run:
                 return
+            started = time.perf_counter()
             for rec in records:
                 targets = item_keys.get(id(rec))
                 if targets:
                     rec["notification_key"] = keys[targets[0][0]]
-            for chunk in _chunks(records, 5000):
-                session.execute(insert(StageRecord), chunk)
-            if rendered:
-                session.execute(insert(Notification), rendered)
+            now = audit.utcnow()
+            for rec in records:
+                rec["recorded_at"] = now
+            for row in rendered:
+                row["created_at"] = now
+            bulk_insert(session, StageRecord.__table__, records)
+            bulk_insert(session, Notification.__table__, rendered)
             audit.append(session, actor="scheduler", source="scheduler", action="tick.decided",
                          object_type="tick", object_id=as_of.isoformat(),
                          after={"sent": result.sent, "skipped": result.skipped, "digests": len(rendered),
                                 "policy": self.policy.policy_hash})
             session.commit()
+            result.timings["write"] += time.perf_counter() - started
 
     # ------------------------------------------------------------------ helpers
 
