@@ -173,6 +173,7 @@ class Ticker:
         for start in range(0, len(rows), self.batch_size):
             batch = rows[start:start + self.batch_size]
             self._batch(batch, recorded, as_of, result)
+        self._report_failed_deliveries(as_of, result)
         if not dry_run:
             with self.sessions() as session, session.begin():
                 session.add(TickRun(as_of=as_of, status="done", counts=result.to_json(),
@@ -306,6 +307,52 @@ class Ticker:
                                 "policy": self.policy.policy_hash})
             session.commit()
             result.timings["write"] += time.perf_counter() - started
+
+    def _report_failed_deliveries(self, as_of: dt.date, result: TickResult) -> None:
+        """Tell the supervising office which digests the server refused since the last tick.
+
+        A 5xx answer marks an outbox row ``failed``; it is never dropped
+        silently: the next working day's tick sends every supervisor a digest
+        whose notes list the failed deliveries (once: the digest's key is fixed).
+        """
+        prev = as_of - dt.timedelta(days=1)
+        while not self.calendar.is_workday(prev):
+            prev -= dt.timedelta(days=1)
+        with self.sessions() as session:
+            failed = session.execute(
+                select(Notification.recipient, Notification.recipient_role, Notification.scheduled_for,
+                       Notification.last_error)
+                .where(Notification.status == "failed", Notification.scheduled_for >= prev,
+                       Notification.scheduled_for < as_of).order_by(Notification.id)).all()
+            if not failed:
+                return
+            notes = tuple(f"{day} 发给{_ROLE_ZH.get(role, role)} {to} 的督办邮件被邮件服务器拒收（{error or '未知原因'}），"
+                          f"请核实其邮箱并电话通知。" for to, role, day, error in failed)
+            supervisors = session.execute(
+                select(Official.name, Official.email).join(Unit, Unit.id == Official.unit_id)
+                .where(Unit.is_supervisor.is_(True), Official.role.in_(("clerk", "leader"))).order_by(Official.id)).all()
+            rows = []
+            for name, address in supervisors:
+                if not valid_email(address):
+                    continue
+                key = f"{as_of.isoformat()}/supervisor/{address}/delivery-failures"
+                if session.execute(select(Notification.id).where(Notification.key == key)).first():
+                    continue  # a re-run of the same tick
+                digest = Digest(key=key, recipient_name=name, recipient_email=address, recipient_role="supervisor",
+                                units=(), as_of=as_of, items=(), dashboard_url=self.dashboard_url, notes=notes)
+                result.digests += 1
+                if result.dry_run:
+                    result.previews.append(digest)
+                    continue
+                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain)
+                rows.append({"key": key, "recipient": address, "recipient_name": name, "recipient_role": "supervisor",
+                             "stage": "delivery_failed", "obligation_ids": [], "due": None, "scheduled_for": as_of,
+                             "status": "pending", "attempts": 0, "message_id": msg.message_id,
+                             "subject": msg.subject, "body_text": msg.text, "body_html": msg.html,
+                             "created_at": audit.utcnow()})
+            if rows:
+                bulk_insert(session, Notification.__table__, rows)
+                session.commit()
 
     # ------------------------------------------------------------------ helpers
 
