@@ -149,11 +149,11 @@ def _obligations(rt: Runtime, session: Any, step: Step) -> list[Obligation]:
     stmt = (select(Obligation).join(Requirement, Requirement.id == Obligation.requirement_id)
             .join(Task, Task.id == Requirement.task_id).join(Unit, Unit.id == Obligation.unit_id)
             .where(Obligation.plan_id == f["plan"], Task.no == int(f["task"]), Requirement.no == int(f["requirement"]),
-                   Unit.name == f["unit"], Obligation.state == "active").order_by(Obligation.id))
+                   Unit.name == f["unit"], Obligation.state != "retired").order_by(Obligation.id))
     found = list(session.scalars(stmt))
     if not found:
         raise ScenarioError([Diagnostic(file="scenario", line=step.line, code="no-obligation", path="",
-                                        message=f"no active obligation for {f['plan']} task {f['task']} requirement "
+                                        message=f"no obligation for {f['plan']} task {f['task']} requirement "
                                                 f"{f['requirement']} unit {f['unit']!r}")])
     return found
 
@@ -175,9 +175,12 @@ def apply_step(rt: Runtime, step: Step) -> int:
         count = 0
         for ob in _obligations(rt, session, step):
             if step.action == "complete":
-                if not any(o.state == "open" for o in ob.occurrences):
-                    continue
+                # Already completed (a replay) or waived: nothing to do for this obligation.
                 on = dt.date.fromisoformat(f["completed_on"]) if "completed_on" in f else step.on
+                if ob.state != "active" or not any(o.state == "open" for o in ob.occurrences):
+                    continue
+                if any(o.completed_on == on and o.evidence == f["evidence"] for o in ob.occurrences):
+                    continue  # this step was applied by an earlier (interrupted) replay
                 complete(session, ob.id, on=on, evidence=f["evidence"], actor=f["actor"], calendar=rt.calendar,
                          occurrence=f.get("occurrence"))
             elif ob.state == "active":
