@@ -172,9 +172,11 @@ class Unit(Base):
     """A unit (单位) or a group of units named collectively (e.g. the annex list)."""
 
     __tablename__ = "units"
+    # Short names repeat across cities (every city has a 市财政局): unique per directory.
+    __table_args__ = (UniqueConstraint("directory", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     full_name: Mapped[str | None] = mapped_column(Text)
     directory: Mapped[str] = mapped_column(String(100))
     is_group: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -108,7 +108,7 @@ def upgrade() -> None:
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_units')),
-    sa.UniqueConstraint('name', name=op.f('uq_units_name'))
+    sa.UniqueConstraint('directory', 'name', name=op.f('uq_units_directory'))
     )
     op.create_table('group_members',
     sa.Column('group_id', sa.Integer(), nullable=False),
