@@ -120,7 +120,8 @@ _SCHEMA: dict[str, Any] = {
     "triggers": {"default_offset_working_days": int},
     "ongoing": {"checkins": list},
     "notifier": {
-        "kind": str, "sender": str, "message_id_domain": str, "outbox_dir": str,
+        "kind": str, "sender": str, "message_id_domain": str, "outbox_dir": str, "templates_dir": str,
+        "contact": str,
         "smtp": {"host": str, "port": int, "mode": str, "username": str, "password_env": str,
                  "max_per_minute": int},
         "webhook": {"url": str, "format": str},
@@ -234,6 +235,8 @@ def _build(raw: dict[str, Any], source: Path, reader: NodeReader, lines: dict[st
     if kind not in NOTIFIER_KINDS:
         error("notifier.kind", "bad-choice", f"{kind!r} is not one of {', '.join(NOTIFIER_KINDS)}")
     notifier["outbox_dir"] = str(resolve(notifier.get("outbox_dir", "var/outbox")))
+    if notifier.get("templates_dir"):
+        notifier["templates_dir"] = str(resolve(notifier["templates_dir"]))
     notifier.setdefault("sender", "督办系统 <duban@jieyang.example>")
     notifier.setdefault("message_id_domain", "duban.example")
 

@@ -7,6 +7,7 @@ elsewhere — so a reader sees in one page what the main job is made of.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..notifiers.abc import Notifier
 from ..notifiers.factory import build_notifier
+from ..notifiers.render import DigestRenderer
 from ..store.db import make_engine, session_factory, upgrade
 from .calendar import WorkingCalendar, data_dirs
 from .config import Settings
@@ -95,10 +97,18 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None,
     calendar = calendar or (WorkingCalendar.load(data_dirs(settings.calendar_dirs)) if settings.calendar_dirs
                             else WorkingCalendar.default())
     policy = load_policy(settings.ruleset, overrides=settings.reminder_overrides or None)
+    n = settings.notifier
+    renderer = None
+    if n.get("templates_dir") or n.get("contact"):
+        # Officials may edit the templates: those from outside the package render sandboxed.
+        renderer = DigestRenderer(Path(n["templates_dir"]) if n.get("templates_dir") else None,
+                                  **({"contact": n["contact"]} if n.get("contact") else {}))
+        renderer.check()
     ticker = Ticker(sessions=sessions, calendar=calendar, policy=policy, evaluate=evaluate_durable,
                     sender=str(settings.notifier["sender"]),
                     message_id_domain=str(settings.notifier["message_id_domain"]),
-                    dashboard_url=settings.web_base_url, working_days_only=settings.schedule.working_days_only)
+                    dashboard_url=settings.web_base_url, working_days_only=settings.schedule.working_days_only,
+                    renderer=renderer)
     n_settings = notifier_settings(settings)
     return Runtime(settings=settings, engine=engine, sessions=sessions, calendar=calendar, policy=policy,
                    ticker=ticker, notifier_factory=lambda: build_notifier(n_settings))

@@ -39,7 +39,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..notifiers.model import Digest, DigestItem
-from ..notifiers.render import render_digest
+from ..notifiers.render import DigestRenderer, render_digest
 from ..store import audit
 from ..store.bulk import bulk_insert
 from ..store.models import (
@@ -139,6 +139,7 @@ class Ticker:
         dashboard_url: str,
         working_days_only: bool = True,
         batch_size: int = 50_000,
+        renderer: DigestRenderer | None = None,
     ) -> None:
         self.sessions = sessions
         self.calendar = calendar
@@ -149,6 +150,7 @@ class Ticker:
         self.dashboard_url = dashboard_url.rstrip("/")
         self.working_days_only = working_days_only
         self.batch_size = batch_size
+        self.renderer = renderer
         self.stage_index = {stage.id: i for i, stage in enumerate(policy.stages)}
         self.stages = {stage.id: stage for stage in policy.stages}
         # How far ahead a candidate can be: the longest lead time of any stage.
@@ -277,7 +279,8 @@ class Ticker:
                 if result.dry_run:
                     result.previews.append(digest)
                     continue
-                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain)
+                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
+                                    renderer=self.renderer)
                 top = max((i.stage for i in items), key=lambda s: self.stage_index.get(s, -1))
                 rendered.append({
                     "key": digest.key, "recipient": r.email, "recipient_name": r.name, "recipient_role": r.role,
@@ -344,7 +347,8 @@ class Ticker:
                 if result.dry_run:
                     result.previews.append(digest)
                     continue
-                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain)
+                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
+                                    renderer=self.renderer)
                 rows.append({"key": key, "recipient": address, "recipient_name": name, "recipient_role": "supervisor",
                              "stage": "delivery_failed", "obligation_ids": [], "due": None, "scheduled_for": as_of,
                              "status": "pending", "attempts": 0, "message_id": msg.message_id,
