@@ -12,9 +12,14 @@ import click
 from .. import __version__
 from .calendar_cmd import calendar
 from .deadline_cmd import deadline
+from .draft_cmd import plan_draft_command
 from .engine_cmd import notifications, run_cmd, simulate_cmd, tick
 from .plan_cmd import plan
 from .store_cmd import db, obligations, plan_import_command, units
+from .web_cmd import serve_cmd, user
+from .events_cmd import complete_cmd, event, extend, triggers, waive_cmd
+from .audit_cmd import audit_group
+from .report_cmd import calendar_feed_cmd, report_cmd, scores_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,6 +37,7 @@ def cli() -> None:
 cli.add_command(deadline)
 cli.add_command(calendar)
 plan_import_command(plan)
+plan_draft_command(plan)
 cli.add_command(plan)
 cli.add_command(db)
 cli.add_command(obligations)
@@ -40,6 +46,17 @@ cli.add_command(tick)
 cli.add_command(run_cmd)
 cli.add_command(simulate_cmd)
 cli.add_command(notifications)
+cli.add_command(triggers)
+cli.add_command(event)
+cli.add_command(complete_cmd)
+cli.add_command(waive_cmd)
+cli.add_command(extend)
+cli.add_command(audit_group)
+cli.add_command(report_cmd)
+cli.add_command(scores_cmd)
+cli.add_command(calendar_feed_cmd)
+cli.add_command(serve_cmd)
+cli.add_command(user)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import formataddr
+from email.headerregistry import Address
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,7 +67,7 @@ def deliver_pending(
             last_id = rows[-1].id
             messages = [
                 OutgoingMessage(key=r.key, message_id=r.message_id, sender=sender,
-                                recipient=formataddr((r.recipient_name, r.recipient)),
+                                recipient=str(Address(display_name=r.recipient_name, addr_spec=r.recipient)),
                                 subject=r.subject, text=r.body_text, html=r.body_html or "",
                                 created=r.created_at)
                 for r in rows

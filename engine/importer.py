@@ -50,6 +50,7 @@ from .calendar import WorkingCalendar
 from .deadlines import Offset, spec_from_json
 from .planfile import LoadResult
 from .planfile import Plan as PlanData
+from .events import reapply_extensions
 from .materialize import active_events, sync_occurrences
 from .projection import EventOccurrence, PlanContext
 from .units import UnitDirectory
@@ -410,6 +411,8 @@ class Importer:
         stats = sync_occurrences(
             self.s, [(ids[k], k, v["spec"], v["trigger_key"]) for k, v in wanted.items()], ctx=ctx,
             calendar=self.calendar, events=events, default_offset=self.default_offset, checkins=self.checkins)
+        # An approved extension (延期) outlives a re-import that would move the due date back.
+        reapply_extensions(self.s, stats, plan_id=data.id)
         change.occurrences_added, change.occurrences_moved = stats.added, stats.moved
         change.occurrences_cancelled = stats.cancelled
         change.changes.extend(stats.changes)

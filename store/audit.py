@@ -9,41 +9,98 @@ touched sequence number; truncating the tail is caught against a checkpoint
 
 The database refuses UPDATE and DELETE on the table (migration 0001); this
 module is the only writer.
+
+What the chain cannot show: the hash is keyless (anyone can compute it), so
+a row appended *after the newest checkpoint* by someone who bypasses duban
+looks like an ordinary append. Keep checkpoints often (``duban audit
+checkpoint`` after each working day, stored off the database host) so the
+window is small, and compare the rows after the checkpoint with what
+duban's users actually did.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, TextIO
 
-from sqlalchemy import func, select, text
+from sqlalchemy import JSON, Text, cast, func, insert, literal, null, select, text
 from sqlalchemy.orm import Session
 
+from ..engine.errors import DubanError
 from .models import AuditRecord, utcnow
 
 GENESIS = "0" * 64
 Source = Literal["cli", "web", "scheduler"]
 SOURCES = ("cli", "web", "scheduler")
 
+#: The columns of a record in chain order, as :func:`verify_rows` and the exports read them.
+COLUMNS = ("seq", "at", "actor", "source", "action", "object_type", "object_id", "before", "after", "reason",
+           "prev_hash", "hash")
+
+#: One record as a plain tuple in :data:`COLUMNS` order (what the verifier walks).
+RowTuple = tuple[Any, ...]
+
+
+class AuditError(DubanError, ValueError):
+    """A checkpoint file or an audit query that cannot be used as given."""
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+HASH_VERSION = "duban-audit-v1"
+
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
+
+
+def _json_text(value: Any) -> str | None:
+    """The canonical JSON text of a before/after value (None stays None: SQL NULL)."""
+    return None if value is None else _ENCODER.encode(value)
+
+
+def _at_text(at: dt.datetime | str) -> str:
+    """The instant as the hash sees it: naive UTC, ISO 8601 with microseconds.
+
+    Accepts what either backend returns on a raw read: an aware or naive-UTC
+    ``datetime`` (PostgreSQL) or SQLite's stored text.
+    """
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def _digest(seq: int, at_text: str, actor: str, source: str, action: str, object_type: str, object_id: str,
+            before_text: str | None, after_text: str | None, reason: str | None, prev_hash: str) -> str:
+    """SHA-256 over the record's fields as length-prefixed text (netstrings; ``N`` for NULL).
+
+    Length prefixes make the encoding unambiguous without escaping, so the
+    verifier can hash the JSON columns' stored text as it is read — no JSON
+    parsing on the fast path — and still no two different records share an
+    input.
+    """
+    payload = (f"{HASH_VERSION}|{seq}|{len(at_text)}:{at_text}{len(actor)}:{actor}{len(source)}:{source}"
+               f"{len(action)}:{action}{len(object_type)}:{object_type}{len(object_id)}:{object_id}"
+               f"{'N' if before_text is None else f'{len(before_text)}:{before_text}'}"
+               f"{'N' if after_text is None else f'{len(after_text)}:{after_text}'}"
+               f"{'N' if reason is None else f'{len(reason)}:{reason}'}{len(prev_hash)}:{prev_hash}")
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def record_hash(
     *, seq: int, at: dt.datetime, actor: str, source: str, action: str, object_type: str, object_id: str,
     before: Any, after: Any, reason: str | None, prev_hash: str,
 ) -> str:
-    """SHA-256 over the canonical JSON of a record's content and its predecessor's hash."""
-    at_utc = at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
-    payload = _canonical(
-        [seq, at_utc, actor, source, action, object_type, object_id, before, after, reason, prev_hash]
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """The hash of a record: its content (before/after as canonical JSON) and its predecessor's hash."""
+    return _digest(seq, _at_text(at), actor, source, action, object_type, object_id, _json_text(before),
+                   _json_text(after), reason, prev_hash)
 
 
 def _lock_head(session: Session) -> None:
@@ -54,6 +111,18 @@ def _lock_head(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+
+
+def _json_value(session: Session, value: str | None) -> Any:
+    """Bind canonical JSON text so the column stores exactly it (the verifier hashes the stored text).
+
+    PostgreSQL's ``json`` type keeps its input text verbatim; SQLite stores
+    the text as given. Going through the ORM's JSON type would re-serialise it.
+    """
+    if value is None:
+        return null()
+    bound = literal(value, Text())
+    return cast(bound, JSON()) if session.get_bind().dialect.name == "postgresql" else bound
 
 
 def append(
@@ -69,7 +138,7 @@ def append(
     reason: str | None = None,
     at: dt.datetime | None = None,
 ) -> AuditRecord:
-    """Append one record to the chain inside the caller's transaction."""
+    """Append one record to the chain inside the caller's transaction; returns it (detached)."""
     if source not in SOURCES:
         raise ValueError(f"audit source must be one of {SOURCES}, got {source!r}")
     _lock_head(session)
@@ -79,28 +148,63 @@ def append(
     ).first()
     seq = (head.seq + 1) if head else 1
     prev = head.hash if head else GENESIS
-    # Round-trip before/after through JSON so the stored value hashes identically on read.
-    before = json.loads(_canonical(before)) if before is not None else None
-    after = json.loads(_canonical(after)) if after is not None else None
+    before_text, after_text = _json_text(before), _json_text(after)
     at = (at or utcnow()).astimezone(dt.timezone.utc)
+    oid = str(object_id)
+    digest = _digest(seq, _at_text(at), actor, source, action, object_type, oid, before_text, after_text, reason,
+                     prev)
+    session.execute(insert(AuditRecord.__table__).values(
+        seq=seq, at=at, actor=actor, source=source, action=action, object_type=object_type, object_id=oid,
+        before=_json_value(session, before_text), after=_json_value(session, after_text), reason=reason,
+        prev_hash=prev, hash=digest))
+    return AuditRecord(seq=seq, at=at, actor=actor, source=source, action=action, object_type=object_type,
+                       object_id=oid, before=json.loads(before_text) if before_text is not None else None,
+                       after=json.loads(after_text) if after_text is not None else None, reason=reason,
+                       prev_hash=prev, hash=digest)
 
-    fields = dict(seq=seq, at=at, actor=actor, source=source, action=action, object_type=object_type,
-                  object_id=str(object_id), before=before, after=after, reason=reason, prev_hash=prev)
-    rec = AuditRecord(**fields, hash=record_hash(**fields))
-    session.add(rec)
-    session.flush()
-    return rec
+
+# --------------------------------------------------------------------------- checkpoints
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Checkpoint:
-    """The chain's head, to be kept outside the database (detects tail truncation)."""
+    """The chain's head, to be kept outside the database (detects tail truncation).
+
+    ``seq`` 0 with the genesis hash is the checkpoint of an empty log.
+    """
 
     seq: int
     hash: str
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "hash": self.hash}
+
+    @classmethod
+    def from_json(cls, data: Any, *, where: str = "checkpoint") -> Checkpoint:
+        """Read ``{"seq": N, "hash": "<64 hex>"}``; anything else is refused, naming the value."""
+        if not isinstance(data, dict) or set(data) - {"seq", "hash"} or not {"seq", "hash"} <= set(data):
+            raise AuditError(f"{where}: expected {{\"seq\": N, \"hash\": \"<64 hex digits>\"}}, got {data!r}")
+        seq, digest = data["seq"], data["hash"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise AuditError(f"{where}: seq must be a whole number >= 0, got {seq!r}")
+        if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise AuditError(f"{where}: hash must be 64 lowercase hex digits, got {digest!r}")
+        return cls(seq=seq, hash=digest)
+
+    @classmethod
+    def load(cls, path: Path) -> Checkpoint:
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuditError(f"cannot read checkpoint {str(path)!r}: {exc.strerror}") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise AuditError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_json(data, where=str(path))
+
+
+EMPTY = Checkpoint(seq=0, hash=GENESIS)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,63 +215,130 @@ class VerifyResult:
     problem: str | None = None
     head: Checkpoint | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq,
+                "problem": self.problem, "head": self.head.to_json() if self.head else None}
+
 
 def head(session: Session) -> Checkpoint | None:
     row = session.execute(select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)).first()
     return Checkpoint(seq=row.seq, hash=row.hash) if row else None
 
 
-def _rows(session: Session, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
-    cols = (AuditRecord.seq, AuditRecord.at, AuditRecord.actor, AuditRecord.source, AuditRecord.action,
-            AuditRecord.object_type, AuditRecord.object_id, AuditRecord.before, AuditRecord.after,
-            AuditRecord.reason, AuditRecord.prev_hash, AuditRecord.hash)
-    last = 0
-    while True:
-        chunk = session.execute(select(*cols).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)).all()
-        if not chunk:
-            return
-        yield from chunk
-        last = chunk[-1][0]
+# --------------------------------------------------------------------------- verification
 
 
-def verify(session: Session, checkpoint: Checkpoint | None = None) -> VerifyResult:
-    """Walk the chain; report the first sequence number where it breaks.
+def verify_rows(rows: Iterable[RowTuple], checkpoint: Checkpoint | None = None, *,
+                json_text: bool = False) -> VerifyResult:
+    """Walk records in ``seq`` order; report the first sequence number where the chain breaks.
 
-    Detects edited content (hash mismatch), deleted or inserted records (a gap
-    in ``seq`` or a ``prev_hash`` that does not match), reordering, and — given
-    a checkpoint — truncation of the tail or a replaced head.
+    Pure (no database): :func:`verify` feeds it the table, tests feed it
+    tampered copies. Each row is a tuple in :data:`COLUMNS` order; ``at`` may
+    be a ``datetime`` or ISO text. With ``json_text`` the before/after values
+    are the JSON text as stored: hashed as they are (the fast path), and only
+    when that does not match, parsed and re-canonicalised (a row whose JSON
+    was stored in another but equivalent form still verifies; unreadable JSON
+    counts as tampering at that row).
+
+    Detects edited content (hash mismatch), deleted or inserted records (a
+    break in ``seq`` or a ``prev_hash`` that does not link), reordering, and —
+    given a checkpoint — a truncated tail or a replaced head.
     """
     prev_hash = GENESIS
-    expected_seq = 1
+    expected = 1
     checked = 0
-    last: Checkpoint | None = None
-    for seq, at, actor, source, action, otype, oid, before, after, reason, prev, h in _rows(session):
-        if seq != expected_seq:
-            return VerifyResult(ok=False, checked=checked, first_bad_seq=min(seq, expected_seq),
-                                problem=f"sequence gap: expected {expected_seq}, found {seq}")
+    at_checkpoint: str | None = GENESIS if checkpoint is not None and checkpoint.seq == 0 else None
+    digest_of = _digest
+    for seq, at, actor, source, action, otype, oid, before, after, reason, prev, digest in rows:
+        if seq != expected:  # a deleted record (gap) or one out of place: either way `expected` is wrong
+            return _broken(checked, expected, f"sequence break: expected seq {expected}, found {seq!r}", prev_hash)
         if prev != prev_hash:
-            return VerifyResult(ok=False, checked=checked, first_bad_seq=seq, problem="prev_hash does not link")
-        computed = record_hash(seq=seq, at=at, actor=actor, source=source, action=action, object_type=otype,
-                               object_id=oid, before=before, after=after, reason=reason, prev_hash=prev)
-        if computed != h:
-            return VerifyResult(ok=False, checked=checked, first_bad_seq=seq, problem="content does not match hash")
-        prev_hash = h
-        expected_seq += 1
+            return _broken(checked, seq, "prev_hash does not link to the previous record", prev_hash)
+        try:
+            if json_text:
+                at_text = at.isoformat(timespec="microseconds") if isinstance(at, dt.datetime) and at.tzinfo is None \
+                    else (at[:10] + "T" + at[11:] if isinstance(at, str) and len(at) == 26 and at[10] in " T"
+                          else _at_text(at))
+                ok = digest_of(seq, at_text, actor, source, action, otype, oid, before, after, reason, prev) == digest
+                if not ok:  # stored in an equivalent but not canonical form? decide on the parsed content
+                    ok = digest_of(seq, _at_text(at), actor, source, action, otype, oid,
+                                   _reencode(before), _reencode(after), reason, prev) == digest
+            else:
+                ok = digest_of(seq, _at_text(at), actor, source, action, otype, oid, _json_text(before),
+                               _json_text(after), reason, prev) == digest
+        except (TypeError, ValueError, AttributeError) as exc:
+            return _broken(checked, seq, f"unreadable content ({exc})", prev_hash)
+        if not ok:
+            return _broken(checked, seq, "content does not match its hash (edited)", prev_hash)
+        prev_hash = digest
+        if checkpoint is not None and seq == checkpoint.seq:
+            at_checkpoint = digest
+        expected += 1
         checked += 1
-        last = Checkpoint(seq=seq, hash=h)
-    if checkpoint is not None:
-        if last is None or last.seq < checkpoint.seq:
-            return VerifyResult(ok=False, checked=checked, first_bad_seq=(last.seq + 1) if last else 1,
-                                problem=f"truncated: checkpoint is at seq {checkpoint.seq}, chain ends at "
-                                        f"{last.seq if last else 0}", head=last)
-        if _hash_at(session, checkpoint.seq) != checkpoint.hash:
+    last = Checkpoint(seq=expected - 1, hash=prev_hash) if checked else None
+    if checkpoint is not None and checkpoint.seq > 0:
+        if checked < checkpoint.seq:
+            return VerifyResult(ok=False, checked=checked, first_bad_seq=checked + 1,
+                                problem=f"truncated: the checkpoint is at seq {checkpoint.seq}, the chain ends at "
+                                        f"{checked}", head=last)
+        if at_checkpoint != checkpoint.hash:
             return VerifyResult(ok=False, checked=checked, first_bad_seq=checkpoint.seq,
                                 problem="the record at the checkpoint's seq is not the one checkpointed", head=last)
     return VerifyResult(ok=True, checked=checked, head=last)
 
 
-def _hash_at(session: Session, seq: int) -> str | None:
-    return session.execute(select(AuditRecord.hash).where(AuditRecord.seq == seq)).scalar_one_or_none()
+def _reencode(value: str | None) -> str | None:
+    return None if value is None else _json_text(json.loads(value))
+
+
+def _broken(checked: int, seq: int, problem: str, prev_hash: str) -> VerifyResult:
+    last = Checkpoint(seq=checked, hash=prev_hash) if checked else None
+    return VerifyResult(ok=False, checked=checked, first_bad_seq=seq, problem=problem, head=last)
+
+
+def _raw_rows(session: Session, batch: int = 50_000) -> Iterator[RowTuple]:
+    """The table in ``seq`` order, read raw (JSON as stored text) through the driver's own cursor.
+
+    Raw reads on the session's connection (so they see its transaction) skip
+    SQLAlchemy's per-value result processing, which is most of the cost of
+    walking a million rows. SQLite streams one query; PostgreSQL pages by
+    ``seq`` so memory stays flat.
+    """
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    cast_ = "::text" if pg else ""
+    columns = (f"seq, at, actor, source, action, object_type, object_id, before{cast_}, after{cast_}, reason, "
+               f"prev_hash, hash")
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # pragma: no cover - a closed connection
+        raise AuditError("the session's connection is closed")
+    cur = raw.cursor()
+    try:
+        if not pg:
+            cur.execute(f"SELECT {columns} FROM audit_log ORDER BY seq")
+            while chunk := cur.fetchmany(batch):
+                yield from chunk
+            return
+        last: int | None = None  # the first page has no lower bound: a forged seq <= 0 is seen too
+        while True:
+            if last is None:
+                cur.execute(f"SELECT {columns} FROM audit_log ORDER BY seq LIMIT %s", (batch,))
+            else:
+                cur.execute(f"SELECT {columns} FROM audit_log WHERE seq > %s ORDER BY seq LIMIT %s", (last, batch))
+            chunk = cur.fetchall()
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1][0]
+            if len(chunk) < batch:
+                return
+    finally:
+        cur.close()
+
+
+def verify(session: Session, checkpoint: Checkpoint | None = None) -> VerifyResult:
+    """Verify the whole table (see :func:`verify_rows`)."""
+    return verify_rows(_raw_rows(session), checkpoint, json_text=True)
 
 
 def count(session: Session) -> int:
@@ -181,8 +352,118 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
 
 
-def records(session: Session, **filters: Any) -> Iterable[AuditRecord]:  # pragma: no cover - thin
-    stmt = select(AuditRecord).order_by(AuditRecord.seq)
-    for key, value in filters.items():
-        stmt = stmt.where(getattr(AuditRecord, key) == value)
-    return session.scalars(stmt)
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditFilter:
+    """What ``duban audit list`` narrows to; every field optional, all given ones must hold.
+
+    ``object`` is ``TYPE:ID`` (``obligation:12``), a bare type (``event``) or a
+    bare id; ``action`` is exact (``obligation.completed``) or a prefix ending
+    in ``*`` (``event.*``); ``since`` is an instant (the CLI turns a date into
+    00:00 Asia/Shanghai).
+    """
+
+    since: dt.datetime | None = None
+    actor: str | None = None
+    object: str | None = None
+    action: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.since.tzinfo is None:
+            raise AuditError(f"since must be an aware instant, got naive {self.since!r}")
+
+
+#: Object types written by duban's services (a bare --object value naming one is a type, not an id).
+OBJECT_TYPES = ("plan", "directory", "event", "obligation", "extension", "tick", "notification", "config")
+
+
+def _filtered(stmt: Any, f: AuditFilter) -> Any:
+    if f.since is not None:
+        stmt = stmt.where(AuditRecord.at >= f.since)
+    if f.actor:
+        stmt = stmt.where(AuditRecord.actor == f.actor)
+    if f.action:
+        if f.action.endswith("*"):
+            prefix = f.action[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            stmt = stmt.where(AuditRecord.action.like(prefix + "%", escape="\\"))
+        else:
+            stmt = stmt.where(AuditRecord.action == f.action)
+    if f.object:
+        otype, sep, oid = f.object.partition(":")
+        if sep:
+            stmt = stmt.where(AuditRecord.object_type == otype, AuditRecord.object_id == oid)
+        elif f.object in OBJECT_TYPES:
+            stmt = stmt.where(AuditRecord.object_type == f.object)
+        else:
+            stmt = stmt.where(AuditRecord.object_id == f.object)
+    return stmt
+
+
+def records(session: Session, f: AuditFilter | None = None, *, batch: int = 5_000) -> Iterator[AuditRecord]:
+    """Matching records oldest first, fetched in keyset-paged batches (an export can be large)."""
+    f = f or AuditFilter()
+    last = 0
+    while True:
+        chunk = session.scalars(_filtered(select(AuditRecord), f).where(AuditRecord.seq > last)
+                                .order_by(AuditRecord.seq).limit(batch)).all()
+        if not chunk:
+            return
+        yield from chunk
+        for rec in chunk:  # keep memory flat on a long export (the rows are read-only here)
+            session.expunge(rec)
+        last = chunk[-1].seq
+
+
+def latest(session: Session, f: AuditFilter | None = None, *, n: int) -> list[AuditRecord]:
+    """The newest ``n`` matching records, oldest first."""
+    stmt = _filtered(select(AuditRecord), f or AuditFilter()).order_by(AuditRecord.seq.desc()).limit(n)
+    return list(reversed(session.scalars(stmt).all()))
+
+
+def record_json(rec: AuditRecord) -> dict[str, Any]:
+    """A record as JSON (UTC instant with microseconds, so an export can be re-hashed)."""
+    return {"seq": rec.seq, "at": rec.at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "actor": rec.actor, "source": rec.source, "action": rec.action, "object_type": rec.object_type,
+            "object_id": rec.object_id, "before": rec.before, "after": rec.after, "reason": rec.reason,
+            "prev_hash": rec.prev_hash, "hash": rec.hash}
+
+
+ExportFormat = Literal["csv", "jsonl"]
+
+
+def export(session: Session, out: TextIO, fmt: ExportFormat, f: AuditFilter | None = None) -> int:
+    """Write matching records to ``out`` as CSV (before/after as canonical JSON) or JSON lines.
+
+    Returns how many records were written. The hashes are included, so an
+    export kept elsewhere is itself evidence of what the log held.
+    """
+    if fmt not in ("csv", "jsonl"):
+        raise AuditError(f"export format must be csv or jsonl, got {fmt!r}")
+    n = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for rec in records(session, f):
+            row = record_json(rec)
+            writer.writerow([_csv_cell(row[c]) for c in COLUMNS])
+            n += 1
+        return n
+    for rec in records(session, f):
+        out.write(_canonical(record_json(rec)) + "\n")
+        n += 1
+    return n
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return _canonical(value)
+    return value
+
+
+def rows_from_records(recs: Sequence[dict[str, Any]]) -> list[RowTuple]:
+    """Exported JSON records back to verifier tuples (for checking an export offline)."""
+    return [tuple(r[c] for c in COLUMNS) for r in recs]
