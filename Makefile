@@ -13,14 +13,15 @@ SCENARIO  := rules/scenarios/jieyang-2016-demo.yaml
 .PHONY: run test setup services browser bench clean help
 
 help:
-	@echo "make run   — set up, import the seed plans, replay the seed year (emails into var/outbox), serve the dashboard"
+	@echo "make run   — set up, import the seed plans, replay the seed year (emails into var/outbox), then serve"
+	@echo "             the dashboard at http://127.0.0.1:8000 with printed demo accounts (Ctrl-C to stop)"
 	@echo "make test  — set up and run the whole test suite (SQLite, PostgreSQL, SMTP, Chromium)"
 	@echo "make bench — run the benchmarks (each ends with one JSON line)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,web]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 setup: $(STAMP)
@@ -47,6 +48,11 @@ run: setup
 	@echo
 	@echo "The seed year's reminder digests are in var/outbox/ ($$(ls var/outbox | wc -l) .eml files);"
 	@echo "list them with: $(BIN)/duban notifications list"
+	@echo
+	$(BIN)/duban user demo
+	@echo
+	@echo "Dashboard: http://127.0.0.1:8000/?as_of=2016-09-01  (the seed year; Ctrl-C to stop)"
+	$(BIN)/duban serve
 
 bench: setup services
 	@for b in bench/*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done

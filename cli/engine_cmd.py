@@ -112,17 +112,41 @@ def simulate_cmd(start: str, end: str, scenario: Path | None, as_json: bool, qui
 
 
 @click.command("run")
+@click.option("--no-web", is_flag=True, help="Do not serve the dashboard beside the scheduler.")
 @handle_errors
-def run_cmd() -> None:
-    """Run the daily tick on a schedule until stopped (SIGTERM/Ctrl-C).
+def run_cmd(no_web: bool) -> None:
+    """Run the daily tick on a schedule, with the dashboard beside it, until stopped.
 
     One cron job at schedule.hour:minute (Asia/Shanghai), coalesced, never
     overlapping; a tick missed while the process was down runs at start-up.
-    A second `duban run` on the same database refuses to start.
+    A second `duban run` on the same database refuses to start. The dashboard
+    (web.host:web.port) runs in a thread of the same process; SIGTERM or
+    Ctrl-C stops both after the running tick.
     """
-    from ..engine.scheduler import run_scheduler
+    import datetime as dt
 
-    run_scheduler(runtime(), log=lambda m: click.echo(m, err=True))
+    from ..engine.scheduler import acquire_lease, holder_id, release_lease, run_scheduler
+
+    rt = runtime()
+    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    if no_web:
+        run_scheduler(rt, log=log)
+        return
+    from ..web.server import start_in_thread
+
+    # Take the lease before opening the port: a second `duban run` must refuse
+    # because of the lease, not fail on a busy port.
+    acquire_lease(rt.sessions, holder=holder_id(), ttl=dt.timedelta(minutes=3))
+    try:
+        handle = start_in_thread(rt.settings, runtime=rt)
+    except BaseException:
+        release_lease(rt.sessions, holder=holder_id())
+        raise
+    log(f"督办看板 (dashboard): {handle.url}/")
+    try:
+        run_scheduler(rt, log=log)
+    finally:
+        handle.stop()
 
 
 @click.group()

@@ -42,10 +42,11 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60.
 
 def test_a_second_scheduler_refuses_and_sigterm_stops_cleanly(store, tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")},
-           "DUBAN_DATABASE_URL": store.url, "DUBAN_OUTBOX_DIR": str(tmp_path / "outbox")}
+           "DUBAN_DATABASE_URL": store.url, "DUBAN_OUTBOX_DIR": str(tmp_path / "outbox"),
+           "DUBAN_WEB_PORT": "0"}  # the dashboard beside the scheduler, on a free port
     first = start_run(env)
     try:
-        wait_for_line(first, "lease held by")
+        assert any("督办看板" in line for line in wait_for_line(first, "lease held by"))
         second = start_run(env)
         out, _ = second.communicate(timeout=60)
         assert second.returncode != 0
