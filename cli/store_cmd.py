@@ -61,6 +61,10 @@ def plan_import_command(plan: click.Group) -> None:
                 default_offset=Offset(unit="working_days", amount=a.settings.trigger_default_offset_working_days),
                 checkins=a.settings.ongoing_checkins,
             )
+        if a.engine.dialect.name == "postgresql" and any(p.status != "unchanged" for p in report.plans):
+            # Fresh statistics after a bulk load, or PostgreSQL plans the next queries badly.
+            with a.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE obligations, occurrences, assignments, requirements")
         if as_json:
             echo_json(report.to_json())
             return

@@ -99,3 +99,12 @@ def env_for(tmp_path: Path):
         }
 
     return make
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    """A store with the two seed plans imported."""
+    from helpers import import_seed
+
+    import_seed(store)
+    return store

@@ -4,47 +4,31 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from duban.engine.calendar import WorkingCalendar
+from duban.engine.errors import DubanError
+from duban.store import audit
+from duban.store.models import (
+    AuditRecord,
+    Event,
+    Obligation,
+    Occurrence,
+    Requirement,
+    Task,
+    Unit,
+)
+from helpers import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from duban.cli.main import cli
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Offset
-from duban.engine.errors import DubanError
-from duban.engine.importer import import_result
-from duban.engine.planfile import LoadResult, load_plans
-from duban.store import audit
-from duban.store.models import AuditRecord, Event, Obligation, Occurrence, Requirement, Task, Unit
-
 REPO = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar.default()
-
-
-@functools.cache
-def seed_plans() -> LoadResult:
-    return load_plans([REPO / "rules" / "plans"], units_dirs=[REPO / "rules" / "units"], calendar=CAL)
-
-
-@pytest.fixture
-def seeded(store):
-    with store.sessions() as s, s.begin():
-        import_result(s, seed_plans(), calendar=CAL, actor="test", default_offset=Offset(unit="working_days", amount=10),
-                      checkins=((6, 30), (9, 30)))
-    return store
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def ob_id(s, task: int, req: int, unit: str) -> int:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import select
-
-from duban.cli.main import cli
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
@@ -24,34 +19,29 @@ from duban.engine.events import (
     record_event,
     waive,
 )
-from duban.engine.extensions import approve_extension, list_extensions, reject_extension, request_extension
-from duban.engine.importer import import_result
-from duban.engine.planfile import LoadResult, load_plans
+from duban.engine.extensions import (
+    approve_extension,
+    list_extensions,
+    reject_extension,
+    request_extension,
+)
 from duban.engine.runtime import build_runtime
-from duban.store.models import AuditRecord, Obligation, Occurrence, Requirement, StageRecord, Task, Unit
+from duban.store.models import (
+    AuditRecord,
+    Obligation,
+    Occurrence,
+    Requirement,
+    StageRecord,
+    Task,
+    Unit,
+)
+from helpers import run
+from sqlalchemy import select
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = "jieyang-2016-disclosure"
 CAL = WorkingCalendar.default()
 PROJ = Projection(calendar=CAL, default_offset=Offset(unit="working_days", amount=10), checkins=((6, 30), (9, 30)))
-
-
-@functools.cache
-def seed_plans() -> LoadResult:
-    return load_plans([REPO / "rules" / "plans"], units_dirs=[REPO / "rules" / "units"], calendar=CAL)
-
-
-@pytest.fixture
-def seeded(store):
-    with store.sessions() as s, s.begin():
-        import_result(s, seed_plans(), calendar=CAL, actor="test", default_offset=PROJ.default_offset,
-                      checkins=PROJ.checkins)
-    return store
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def ob_id(s, task: int, req: int, unit: str, trigger: str | None = None) -> int:

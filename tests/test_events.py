@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import func, select
-
-from duban.cli.main import cli
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
-from duban.engine.events import DuplicateEvent, NotFound, Projection, ServiceError, correct_event, record_event
+from duban.engine.events import (
+    DuplicateEvent,
+    NotFound,
+    Projection,
+    ServiceError,
+    correct_event,
+    record_event,
+)
 from duban.engine.extensions import approve_extension, request_extension
-from duban.engine.importer import import_result
-from duban.engine.planfile import LoadResult, load_plans
 from duban.engine.runtime import build_runtime
-from duban.store.models import AuditRecord, Notification, Obligation, Occurrence, Requirement, Task, Unit
+from duban.store.models import (
+    AuditRecord,
+    Notification,
+    Obligation,
+    Occurrence,
+    Requirement,
+    Task,
+    Unit,
+)
+from helpers import run
+from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = "jieyang-2016-disclosure"
@@ -28,24 +38,6 @@ CAL = WorkingCalendar.default()
 PROJ = Projection(calendar=CAL, default_offset=Offset(unit="working_days", amount=10), checkins=((6, 30), (9, 30)))
 COUNTY = {"榕城区人民政府", "揭东区人民政府", "揭西县人民政府", "惠来县人民政府", "普宁市人民政府", "产业转移园管委会",
           "大南海工业区管委会", "空港经济区管委会", "揭阳高新区管委会"}
-
-
-@functools.cache
-def seed_plans() -> LoadResult:
-    return load_plans([REPO / "rules" / "plans"], units_dirs=[REPO / "rules" / "units"], calendar=CAL)
-
-
-@pytest.fixture
-def seeded(store):
-    with store.sessions() as s, s.begin():
-        import_result(s, seed_plans(), calendar=CAL, actor="test", default_offset=PROJ.default_offset,
-                      checkins=PROJ.checkins)
-    return store
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def obligations_of(s, task: int, req: int, trigger: str) -> dict[int, str]:

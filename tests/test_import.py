@@ -6,20 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-from sqlalchemy import func, select, text
-
-from duban.cli.main import cli
 from duban.store.models import AuditRecord, Obligation, Occurrence, Plan
+from helpers import run
+from sqlalchemy import func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "rules" / "plans"
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def table_counts(store) -> dict[str, int]:

@@ -6,20 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import select
-
-from duban.cli.main import cli
 from duban.engine.simulate import ScenarioError, load_scenario
 from duban.store.models import Event, Obligation, Occurrence
+from helpers import run
+from sqlalchemy import select
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "rules" / "scenarios" / "jieyang-2016-demo.yaml"
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_the_demo_scenario_is_valid_and_dated_in_the_seed_year():
