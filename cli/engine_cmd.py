@@ -84,7 +84,8 @@ def simulate_cmd(start: str, end: str, scenario: Path | None, as_json: bool, qui
     a scratch database (DUBAN_DATABASE_URL) to experiment.
     """
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    assert first and last
+    if first is None or last is None:  # required options: click never passes None
+        raise click.UsageError("--from and --to are required")
     if last < first:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     rt = runtime()
@@ -123,7 +124,6 @@ def run_cmd(no_web: bool) -> None:
     (web.host:web.port) runs in a thread of the same process; SIGTERM or
     Ctrl-C stops both after the running tick.
     """
-    import datetime as dt
 
     from ..engine.scheduler import acquire_lease, holder_id, release_lease, run_scheduler
 

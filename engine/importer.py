@@ -19,15 +19,13 @@ at tens of thousands of obligations per second.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..store import audit
@@ -35,7 +33,6 @@ from ..store.bulk import bulk_insert
 from ..store.models import (
     Assignment,
     DeadlineEntry,
-    Event,
     GroupMember,
     Obligation,
     Occurrence,
@@ -47,7 +44,7 @@ from ..store.models import (
     Unit,
 )
 from .calendar import WorkingCalendar
-from .deadlines import Offset, spec_from_json
+from .deadlines import Offset
 from .planfile import LoadResult
 from .planfile import Plan as PlanData
 from .events import reapply_extensions

@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store.models import (
-    DeadlineEntry,
     Obligation,
     Occurrence,
     Official,

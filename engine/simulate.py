@@ -110,9 +110,8 @@ def load_scenario(path: Path) -> Scenario:
                 continue
             steps.append(Step(on=on, action=action, fields={k: v for k, v in values.items() if v is not None},
                               line=item.line))
-    if reader.errors:
+    if reader.errors or top is None:
         raise ScenarioError(reader.errors)
-    assert top is not None
     name = reader.text(top.get("scenario"), "scenario") or path.stem
     description = reader.text(top.get("description"), "description", allow_empty=True) or ""
     return Scenario(name=name, description=description, steps=tuple(sorted(steps, key=lambda s: (s.on, s.line))))

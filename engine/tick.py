@@ -27,19 +27,18 @@ the wall clock; ``as_of`` is the only notion of "today".
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..notifiers.model import Digest, DigestItem
-from ..notifiers.render import DigestRenderer, render_digest
+from ..notifiers.abc import HeaderValueError
+from ..notifiers.render import DigestRenderer, check_address, render_digest
 from ..store import audit
 from ..store.bulk import bulk_insert
 from ..store.models import (
@@ -59,16 +58,21 @@ from .calendar import WorkingCalendar
 from .decide import Candidate, Decision, Evaluator, evaluate_and_decide
 from .policy import ReminderPolicy
 
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
-ROLE_ORDER = {"supervisor": 0, "leader": 1, "clerk": 2}
 
 
 def valid_email(address: str | None) -> bool:
-    """A plain addr-spec with no display name, no header tricks, a dotted domain."""
-    if not address or any(c in address for c in "\r\n\0"):
+    """Whether a directory address can receive mail: the notifiers' own strict check.
+
+    The same parser that builds the headers decides, so an address the tick
+    accepts is one the message can carry (no CR/LF tricks, a dotted host).
+    """
+    if not address:
         return False
-    name, addr = parseaddr(address)
-    return not name and addr == address and bool(_EMAIL.match(address))
+    try:
+        check_address("recipient", address)
+    except HeaderValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

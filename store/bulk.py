@@ -1,10 +1,14 @@
 """Bulk inserts that are fast on both backends.
 
-SQLite: Core ``INSERT … RETURNING`` through SQLAlchemy's "insertmanyvalues"
-(multi-row statements). PostgreSQL: the same statements are slow there —
-psycopg re-parses every long multi-row statement in Python — so rows go in
-with ``COPY … FROM STDIN`` instead, after reserving their ids from the
-table's sequence in one query. Both return the new ids in input order.
+SQLite: the first row goes in with ``INSERT … RETURNING id``, which takes the
+database's write lock and gives the next free rowid; the other rows get the
+following ids explicitly and go in with one ``executemany`` (SQLite hands out
+``max(rowid) + 1`` and nobody else can write until the transaction ends, so
+the ids are exactly the ones it would have chosen; asking for RETURNING on
+every row would make SQLAlchemy insert them one statement at a time).
+PostgreSQL: ``COPY … FROM STDIN``, after reserving the ids from the table's
+sequence in one query (multi-row INSERTs are slow there: psycopg re-parses
+every long statement in Python). Both return the new ids in input order.
 """
 
 from __future__ import annotations
@@ -26,13 +30,12 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         ids: list[int] = []
+        if want_ids:
+            first = conn.execute(insert(table).returning(table.c.id), [dict(rows[0])]).scalar_one()
+            ids = list(range(first, first + len(rows)))
+            rows = [{**row, "id": new_id} for row, new_id in zip(rows[1:], ids[1:])]
         for start in range(0, len(rows), CHUNK):
-            chunk = list(rows[start:start + CHUNK])
-            if want_ids:
-                result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk)
-                ids.extend(r[0] for r in result)
-            else:
-                conn.execute(insert(table), chunk)
+            conn.execute(insert(table), list(rows[start:start + CHUNK]))
         return ids
     return _copy(session, table, rows, want_ids)
 
@@ -50,7 +53,8 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], want_i
                 if c.default is not None and c.default.is_scalar and c.name not in rows[0]}
     columns += [c for c in defaults if c not in columns]
     raw = conn.connection.dbapi_connection
-    assert raw is not None
+    if raw is None:  # pragma: no cover - a checked-out connection always has one
+        raise RuntimeError("no DB-API connection behind the session")
     with raw.cursor() as cur:
         quoted = ", ".join(f'"{c}"' for c in columns)
         with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
