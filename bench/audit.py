@@ -24,40 +24,22 @@ import argparse
 import datetime as dt
 import json
 import platform
-import resource
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.store import audit
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import AuditRecord
+from _common import PG_ADMIN, database, log, rss_mb  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 50_000
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def database(backend: str, tmp: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'audit.db'}", None
-    name = f"duban_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
 
 
 ACTIONS = ("obligation.completed", "event.recorded", "extension.approved", "notification.sent", "tick.decided")

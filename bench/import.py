@@ -19,10 +19,9 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plan_validate import CITIES, _plan_file, _units_file  # noqa: E402  (the shared generator)
@@ -32,27 +31,8 @@ from duban.engine.importer import import_result  # noqa: E402
 from duban.engine.planfile import load_plans  # noqa: E402
 from duban.store.db import make_engine, session_factory, upgrade  # noqa: E402
 from duban.store.models import Obligation, Occurrence  # noqa: E402
+from _common import database, drop, log  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def database(backend: str, tmp: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / f'import-{uuid.uuid4().hex[:6]}.db'}", None
-    name = f"duban_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
-
-
-def drop(name: str | None) -> None:
-    if name:
-        with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def naive_rate(url: str, result, sample: int) -> float:  # type: ignore[no-untyped-def]

@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -36,24 +35,17 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.decide import Candidate, evaluate_and_decide
 from duban.engine.policy import load_policy
 from duban.engine.rules_durable import evaluate as durable_evaluate
 from duban.engine.tick import Ticker
 from duban.store.db import make_engine, session_factory, upgrade
+from _common import PG_ADMIN, log, rss_mb  # noqa: E402
 
 CAL = WorkingCalendar.default()
 DAY = dt.date(2016, 9, 20)  # a Tuesday, a working day
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def generate(url: str, n: int, *, stage_share: float = 0.05) -> None:

@@ -21,16 +21,15 @@ import argparse
 import datetime as dt
 import json
 import platform
-import resource
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, delete, func, select, text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.deadlines import Offset, spec_from_json
 from duban.engine.events import Projection, record_event
@@ -38,8 +37,8 @@ from duban.engine.projection import EventOccurrence, PlanContext, project
 from duban.store import audit
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import Event, Obligation, Occurrence, Trigger
+from _common import PG_ADMIN, database, log, rss_mb  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CAL = WorkingCalendar.default()
 PROJ = Projection(calendar=CAL, default_offset=Offset(unit="working_days", amount=10), checkins=((6, 30), (9, 30)))
 EVENT_DAY = dt.date(2016, 9, 5)
@@ -47,23 +46,6 @@ KEY = "gd_doc"
 SPECS = ['{"kind": "triggered", "event": "provincial_document_issued", "offset": null}',
          '{"kind": "triggered", "event": "provincial_document_issued", "offset": {"working_days": 20}}',
          '{"kind": "triggered", "event": "provincial_document_issued", "offset": {"days": 30}}']
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def database(backend: str, tmp: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'trigger.db'}", None
-    name = f"duban_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
 
 
 def generate(url: str, n: int) -> None:
