@@ -76,7 +76,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(store, tmp_path):
     for _attempt in range(4):
         proc = duban(env, "simulate", "--from", START, "--to", END, "--quiet")
         try:
-            proc.wait(timeout=rng.uniform(0.3, 1.0) * duration)
+            proc.wait(timeout=rng.uniform(0.2, 0.6) * duration)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
