@@ -11,7 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -31,13 +31,15 @@ def database(backend: str, tmp: Path, stem: str = "bench") -> tuple[str, str | N
     if backend == "sqlite":
         return f"sqlite:///{tmp / f'{stem}-{uuid.uuid4().hex[:6]}.db'}", None
     name = f"duban_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # an identifier cannot be a bound parameter: quote it
+        conn.exec_driver_sql(f"CREATE DATABASE {admin.dialect.identifier_preparer.quote(name)}")
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
 
 
 def drop(name: str | None) -> None:
     """Drop a PostgreSQL scratch database made by :func:`database` (no-op for SQLite)."""
     if name:
-        with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {admin.dialect.identifier_preparer.quote(name)} WITH (FORCE)")

@@ -31,13 +31,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.store import audit
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import AuditRecord
-from _common import PG_ADMIN, database, log, rss_mb  # noqa: E402
+from _common import database, drop, log, rss_mb  # noqa: E402
 
 BATCH = 50_000
 
@@ -165,9 +165,7 @@ def main() -> None:
                 log(f"  ORM-typed walk: {baseline_seconds:.2f} s")
             engine.dispose()
         finally:
-            if pg_name:
-                with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            drop(pg_name)
     # The floor: the same hashing with the records already in memory (a 200,000-record sample, scaled).
     sample = min(args.n, 200_000)
     rows = [stored(r, sqlite=True) for r in records(sample)]

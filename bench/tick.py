@@ -30,10 +30,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.engine.calendar import WorkingCalendar
@@ -42,7 +41,7 @@ from duban.engine.policy import load_policy
 from duban.engine.rules_durable import evaluate as durable_evaluate
 from duban.engine.tick import Ticker
 from duban.store.db import make_engine, session_factory, upgrade
-from _common import PG_ADMIN, log, rss_mb  # noqa: E402
+from _common import database, drop, log, rss_mb  # noqa: E402
 
 CAL = WorkingCalendar.default()
 DAY = dt.date(2016, 9, 20)  # a Tuesday, a working day
@@ -158,11 +157,7 @@ def main() -> None:
     if args.backend == "sqlite":
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
-        dbname = f"duban_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{dbname}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+        url, dbname = database("postgresql", tmp)
     try:
         generate(url, args.obligations)
         engine = make_engine(url)
@@ -198,10 +193,7 @@ def main() -> None:
             "digests": busy.digests,
         }))
     finally:
-        if dbname:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        drop(dbname)
         for p in tmp.glob("*"):
             p.unlink()
         os.rmdir(tmp)

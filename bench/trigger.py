@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from duban.engine.calendar import WorkingCalendar
@@ -37,7 +37,7 @@ from duban.engine.projection import EventOccurrence, PlanContext, project
 from duban.store import audit
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import Event, Obligation, Occurrence, Trigger
-from _common import PG_ADMIN, database, log, rss_mb  # noqa: E402
+from _common import database, drop, log, rss_mb  # noqa: E402
 
 CAL = WorkingCalendar.default()
 PROJ = Projection(calendar=CAL, default_offset=Offset(unit="working_days", amount=10), checkins=((6, 30), (9, 30)))
@@ -98,8 +98,9 @@ def generate(url: str, n: int) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ("triggers", "tasks", "requirements", "deadline_entries", "units", "obligations",
                           "occurrences"):  # explicit ids above: move the sequences past them
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT MAX(id) FROM {table}))"))
+                quoted = conn.dialect.identifier_preparer.quote(table)
+                sql = "SELECT setval(pg_get_serial_sequence(:t, 'id'), (SELECT MAX(id) FROM " + quoted + "))"
+                conn.execute(text(sql), {"t": table})
             conn.execute(text("ANALYZE"))
     engine.dispose()
 
@@ -185,9 +186,7 @@ def main() -> None:
                 raise SystemExit(f"audit chain broken: {verified.problem}")
             engine.dispose()
         finally:
-            if pg_name:
-                with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            drop(pg_name)
     print(json.dumps({
         "bench": "trigger",
         "n": args.n,

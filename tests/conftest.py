@@ -9,23 +9,18 @@ from a migrated template, which costs ~0.1 s instead of re-running migrations.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from duban.store.db import make_engine, session_factory, upgrade
+from helpers import create_database, database_url, drop_database
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from duban.store.db import make_engine, session_factory, upgrade
-
 PG_ADMIN_URL = os.environ.get("DUBAN_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _pg_url(dbname: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
 
 
 @pytest.fixture(scope="session")
@@ -44,15 +39,12 @@ def pg_admin() -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def pg_template(pg_admin: Engine) -> Iterator[str]:
     """A migrated template database, cloned for each test."""
-    name = f"duban_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(_pg_url(name))
+    name = create_database(pg_admin, prefix=f"duban_tpl_{os.getpid()}")
+    engine = make_engine(database_url(pg_admin, name))
     upgrade(engine)
     engine.dispose()
     yield name
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(pg_admin, name)
 
 
 @dataclass
@@ -77,15 +69,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     pg_admin: Engine = request.getfixturevalue("pg_admin")
     template: str = request.getfixturevalue("pg_template")
-    name = f"duban_t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    url = _pg_url(name)
+    name = create_database(pg_admin, prefix="duban_t", template=template)
+    url = database_url(pg_admin, name)
     engine = make_engine(url)
     yield Store("postgresql", url, engine, session_factory(engine))
     engine.dispose()
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(pg_admin, name)
 
 
 @pytest.fixture

@@ -34,3 +34,28 @@ def import_seed(store) -> None:  # type: ignore[no-untyped-def]
     """Import the seed plans into a test store, as `duban plan import` does."""
     with store.sessions() as s, s.begin():
         import_result(s, seed_plans(), calendar=CAL, actor="test", default_offset=DEFAULT_OFFSET, checkins=CHECKINS)
+
+
+def create_database(admin, *, prefix: str, template: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """CREATE DATABASE on the PostgreSQL server (optionally from a template); returns its name.
+
+    Identifiers cannot be bound parameters: the generated name is quoted by the
+    dialect's own identifier preparer.
+    """
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    quote = admin.dialect.identifier_preparer.quote
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {quote(name)}" + (f" TEMPLATE {quote(template)}" if template else ""))
+    return name
+
+
+def drop_database(admin, name: str) -> None:  # type: ignore[no-untyped-def]
+    """DROP DATABASE … WITH (FORCE): also ends connections a failed test left open."""
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {admin.dialect.identifier_preparer.quote(name)} WITH (FORCE)")
+
+
+def database_url(admin, name: str) -> str:  # type: ignore[no-untyped-def]
+    return admin.url.set(database=name).render_as_string(hide_password=False)

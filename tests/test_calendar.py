@@ -15,11 +15,15 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
+from duban.engine.calendar import (
+    DEFAULT_DIR,
+    CalendarArgumentError,
+    WorkingCalendar,
+    data_dirs,
+)
+from duban.engine.errors import CalendarDataError, CalendarYearMissing, DubanError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from duban.engine.calendar import DEFAULT_DIR, CalendarArgumentError, WorkingCalendar, data_dirs
-from duban.engine.errors import CalendarDataError, CalendarYearMissing, DubanError
 
 D = dt.date
 CAL = WorkingCalendar.default()

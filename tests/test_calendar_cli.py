@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
 from duban.cli.main import cli
 from duban.engine.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from duban.engine.config import DEFAULT_CONFIG, ConfigError, load_settings
 
 

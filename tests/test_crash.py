@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
-
 from duban.store.models import Notification, Obligation, Occurrence, StageRecord
+from sqlalchemy import create_engine, select
 
 REPO = Path(__file__).resolve().parent.parent
 START, END = "2016-07-18", "2016-08-09"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-
 from duban.cli.main import cli
 from duban.engine.phrases import KNOWN_FORMS
 

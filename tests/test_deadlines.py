@@ -14,9 +14,6 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from duban.engine.deadlines import (
     FREQS,
     KINDS,
@@ -32,6 +29,8 @@ from duban.engine.deadlines import (
     spec_from_json,
 )
 from duban.engine.errors import DubanError, SpecError
+from hypothesis import given
+from hypothesis import strategies as st
 
 D = dt.date
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
-
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.config import load_settings
 from duban.engine.importer import import_result
@@ -20,6 +18,7 @@ from duban.engine.planfile import load_plans
 from duban.engine.runtime import Runtime, build_runtime
 from duban.notifiers.smtp import SmtpNotifier
 from duban.store.models import AuditRecord, Notification
+from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar.default()

@@ -30,9 +30,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from duban.cli.main import cli
 from duban.engine.draft import (
     DraftOutputError,
@@ -50,6 +47,8 @@ from duban.engine.phrases import compile_phrase
 from duban.engine.planfile import LoadResult, Plan, Requirement, load_plans
 from duban.engine.strictyaml import YamlMap, YamlSeq, parse_yaml
 from duban.engine.units import UnitDirectory, load_directory, normalise_name
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"

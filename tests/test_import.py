@@ -8,7 +8,7 @@ from pathlib import Path
 
 from duban.store.models import AuditRecord, Obligation, Occurrence, Plan
 from helpers import run
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, table
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "rules" / "plans"
@@ -18,7 +18,7 @@ def table_counts(store) -> dict[str, int]:
     names = ["plans", "tasks", "requirements", "deadline_entries", "units", "officials", "assignments",
              "obligations", "occurrences", "triggers", "audit_log"]
     with store.engine.connect() as conn:
-        return {n: conn.execute(text(f"SELECT COUNT(*) FROM {n}")).scalar_one() for n in names}
+        return {n: conn.execute(select(func.count()).select_from(table(n))).scalar_one() for n in names}
 
 
 def test_seed_plans_import_and_show_every_task(store, env_for):

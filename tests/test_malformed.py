@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from duban.cli.plan_cmd import plan
 from duban.engine.planfile import PlanFileError, load_plans
 from duban.engine.units import load_directory

@@ -14,9 +14,6 @@ from calendar import monthrange
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.deadlines import Composite, Fixed, Relative, spec_from_json
 from duban.engine.errors import PhraseError
@@ -29,6 +26,8 @@ from duban.engine.phrases import (
     extract_text_deadlines,
     normalise,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PLAN_YEAR = 2016
 PUBLISHED = dt.date(2016, 6, 23)

@@ -10,14 +10,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from duban.cli.main import cli
 from duban.cli.plan_cmd import plan
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.deadlines import Composite, Fixed, Ongoing, Relative, Triggered
 from duban.engine.errors import DubanError
 from duban.engine.planfile import PlanFileError, load_plan, load_plans
-from duban.engine.strictyaml import YamlMap, YamlScalar, YamlSeq, node_at, parse_yaml, to_plain
+from duban.engine.strictyaml import (
+    YamlMap,
+    YamlScalar,
+    YamlSeq,
+    node_at,
+    parse_yaml,
+    to_plain,
+)
 from duban.rules import CALENDARS_DIR, PLANS_DIR
 
 HERE = Path(__file__).resolve().parent

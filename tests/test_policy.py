@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from duban.engine.policy import (
     DEFAULT_POLICY_PATH,
     Condition,
@@ -24,6 +21,8 @@ from duban.engine.policy import (
     load_policy,
     parse_policy,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 GOOD = """\
 ruleset: reminders

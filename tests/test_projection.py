@@ -10,13 +10,19 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.deadlines import Offset, Recurring, spec_from_json
 from duban.engine.errors import CalendarYearMissing
-from duban.engine.projection import Due, EventOccurrence, PlanContext, ProjectionError, apply_offset, project
+from duban.engine.projection import (
+    Due,
+    EventOccurrence,
+    PlanContext,
+    ProjectionError,
+    apply_offset,
+    project,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 D = dt.date
 CAL = WorkingCalendar.default()

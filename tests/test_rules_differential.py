@@ -13,9 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from duban.engine import rules_durable, rules_plain
 from duban.engine.decide import (
     MAX_WORKING_DAYS,
@@ -26,7 +23,16 @@ from duban.engine.decide import (
     decide,
     evaluate_and_decide,
 )
-from duban.engine.policy import CatchUp, Condition, ReminderPolicy, Stage, apply_overrides, default_policy
+from duban.engine.policy import (
+    CatchUp,
+    Condition,
+    ReminderPolicy,
+    Stage,
+    apply_overrides,
+    default_policy,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 EvaluateFn = Callable[[ReminderPolicy, Sequence[Candidate]], Mapping[str, Matched]]
 EVALUATORS: dict[str, EvaluateFn] = {"plain": rules_plain.evaluate, "durable": rules_durable.evaluate}

@@ -15,10 +15,15 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from duban.engine import rules_durable, rules_plain
 from duban.engine.decide import MAX_WORKING_DAYS, Candidate, RuleEvaluationError, decide
-from duban.engine.policy import MAX_DAYS, Condition, ReminderPolicy, Stage, default_policy
+from duban.engine.policy import (
+    MAX_DAYS,
+    Condition,
+    ReminderPolicy,
+    Stage,
+    default_policy,
+)
 
 # Two distinct ids with the same 32-bit FNV-1a hash: the engine takes the
 # second for a duplicate of the first when both are in one post.

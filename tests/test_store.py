@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import DBAPIError
-
 from duban.store import audit
 from duban.store.db import current_revision, upgrade
 from duban.store.models import AuditRecord, Event, Plan, Trigger
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError
 
 
 def test_migrations_create_every_table_and_are_idempotent(store):

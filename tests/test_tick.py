@@ -9,8 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
-
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
@@ -18,7 +16,15 @@ from duban.engine.events import record_event
 from duban.engine.importer import import_result
 from duban.engine.planfile import load_plans
 from duban.engine.runtime import Runtime, build_runtime
-from duban.store.models import Notification, Obligation, Occurrence, Official, StageRecord, Unit
+from duban.store.models import (
+    Notification,
+    Obligation,
+    Occurrence,
+    Official,
+    StageRecord,
+    Unit,
+)
+from sqlalchemy import func, select, update
 
 REPO = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar.default()

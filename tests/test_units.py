@@ -6,9 +6,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from duban.engine.units import (
     Unit,
     UnitDirectory,
@@ -19,6 +16,8 @@ from duban.engine.units import (
     split_cell,
 )
 from duban.rules import UNITS_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE / "fixtures" / "units" / "demo.yaml"

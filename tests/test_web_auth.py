@@ -16,7 +16,6 @@ import os
 import re
 import stat
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,6 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
-
 from duban.cli.main import cli
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
@@ -37,7 +34,15 @@ from duban.engine.planfile import load_plans
 from duban.engine.runtime import build_runtime
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import (
-    AuditRecord, Extension, LoginAttempt, Obligation, Occurrence, Trigger, Unit, User, UserUnit,
+    AuditRecord,
+    Extension,
+    LoginAttempt,
+    Obligation,
+    Occurrence,
+    Trigger,
+    Unit,
+    User,
+    UserUnit,
 )
 from duban.web.auth import (
     ACCOUNT_LIMIT,
@@ -49,6 +54,8 @@ from duban.web.auth import (
     load_secret,
 )
 from duban.web.server import ServerError, ServerHandle, bind, start_in_thread
+from helpers import create_database, database_url, drop_database
+from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "rules" / "plans"
@@ -188,14 +195,11 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     else:
         pg_admin = request.getfixturevalue("pg_admin")
         template = request.getfixturevalue("pg_template")
-        name = f"duban_w_{uuid.uuid4().hex[:12]}"
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        url = pg_admin.url.set(database=name).render_as_string(hide_password=False)
+        name = create_database(pg_admin, prefix="duban_w", template=template)
+        url = database_url(pg_admin, name)
 
         def dropper() -> None:
-            with pg_admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(pg_admin, name)
 
     settings, runtime = seed(url, tmp)
     users = {role: (f"t-{role}", f"pw-{role}-0123456789") for role in ROLES}

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import select
-
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
 from duban.engine.importer import import_result
@@ -29,6 +26,8 @@ from duban.store.db import make_engine, upgrade
 from duban.store.models import AuditRecord, Obligation, Occurrence, Unit
 from duban.web.auth import add_user
 from duban.web.server import ServerHandle, start_in_thread
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"

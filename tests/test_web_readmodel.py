@@ -9,7 +9,6 @@ as-of day, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import select, text
-
 from duban.engine.calendar import WorkingCalendar
 from duban.engine.config import load_settings
 from duban.engine.deadlines import Offset
@@ -33,6 +28,10 @@ from duban.engine.runtime import Runtime, build_runtime
 from duban.store.db import make_engine, upgrade
 from duban.store.models import Obligation, Occurrence, Unit
 from duban.web import readmodel
+from helpers import create_database, database_url, drop_database
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
 
 REPO = Path(__file__).resolve().parent.parent
 PLAN = "jieyang-2016-disclosure"
@@ -84,14 +83,11 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     else:
         admin = request.getfixturevalue("pg_admin")
         template = request.getfixturevalue("pg_template")
-        name = f"duban_r_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        name = create_database(admin, prefix="duban_r", template=template)
+        url = database_url(admin, name)
 
         def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(admin, name)
 
     cfg = load_settings(environ={"DUBAN_DATABASE_URL": url, "DUBAN_OUTBOX_DIR": str(tmp / "outbox")})
     engine = make_engine(url)
