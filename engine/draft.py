@@ -61,6 +61,7 @@ from typing import Any, Literal, TypeAlias
 from .deadlines import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
 from .errors import DubanError, PhraseError
 from .phrases import WorkdayCounter, compile_phrase, extract_text_deadlines
+from .planfile import Trigger  # the same ``triggers:`` entry the loader reads
 from .units import UnitDirectory, normalise_name, split_cell
 
 __all__ = [
@@ -70,7 +71,6 @@ __all__ = [
     "DraftRequirement",
     "DraftSummary",
     "DraftTask",
-    "DraftTrigger",
     "NoticeReadError",
     "NoticeText",
     "ReviewNote",
@@ -754,15 +754,6 @@ class DraftTask:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DraftTrigger:
-    """An outside event some deadline waits for, declared under ``triggers:``."""
-
-    key: str
-    event: str
-    description: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DraftSummary:
     """How much of a draft was read literally and how much is inference (the CLI's summary).
 
@@ -811,7 +802,7 @@ class DraftPlan:
     plan_year: int
     units_id: str
     tasks: tuple[DraftTask, ...]
-    triggers: tuple[DraftTrigger, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
     doc_number: str | None = None
     source: str | None = None
     first_line: int = 0
@@ -1632,7 +1623,7 @@ class _NoticeDrafter(_Drafter):
             return None
         first = tasks[0][3][0]
         first.notes[:0] = self.plan_notes
-        triggers: dict[str, DraftTrigger] = {}
+        triggers: dict[str, Trigger] = {}
         drafted: list[DraftTask] = []
         for no, task_title, line, items in tasks:
             requirements: list[DraftRequirement] = []
@@ -1651,7 +1642,7 @@ class _NoticeDrafter(_Drafter):
                         every = any(isinstance(leaf, Triggered) and leaf.per_event
                                     for leaf in (entry.spec.leaves() if entry.spec else ()))
                         described = f"{hints.get(events[0], entry.phrase)}（{where}）"
-                        triggers[key] = DraftTrigger(key=key, event=events[0], description=(
+                        triggers[key] = Trigger(key=key, event=events[0], description=(
                             described + ("；每发生一次即为一次" if every else "")))
                     if len(events) > 1:
                         item.note("deadline", f"【待核】“{entry.phrase}”等待{len(events)}个不同的事件"

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store.models import (
+    Assignment,
     Obligation,
     Occurrence,
     Official,
@@ -131,15 +132,6 @@ def show_plan(session: Session, plan_id: str) -> dict[str, Any]:
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise PlanNotFound(plan_id, session.scalars(select(Plan.id).order_by(Plan.id)).all())
-    units_by_req: dict[int, list[str]] = defaultdict(list)
-    for req_id, name in session.execute(
-        select(Obligation.requirement_id, Unit.name).join(Unit, Unit.id == Obligation.unit_id)
-        .where(Obligation.plan_id == plan_id, Obligation.state != "retired")
-        .distinct().order_by(Obligation.requirement_id, Unit.name)
-    ):
-        units_by_req[req_id].append(name)
-    from ..store.models import Assignment  # local: only this view needs assignment order
-
     ordered: dict[int, list[str]] = defaultdict(list)
     for req_id, name in session.execute(
         select(Assignment.requirement_id, Unit.name).join(Unit, Unit.id == Assignment.unit_id)
@@ -154,7 +146,7 @@ def show_plan(session: Session, plan_id: str) -> dict[str, Any]:
             deadlines = [{"phrase": d.phrase, "spec": d.spec, "source": d.source,
                           **({"trigger": d.trigger_key} if d.trigger_key else {})} for d in req.deadlines]
             reqs.append({
-                "no": req.no, "text": req.text, "units": ordered.get(req.id) or units_by_req.get(req.id, []),
+                "no": req.no, "text": req.text, "units": ordered.get(req.id, []),
                 "units_as_written": req.units_as_written,
                 # The contract names one deadline per requirement; a requirement with several
                 # (a cell deadline and a rhythm written in its text) lists the rest in "deadlines".

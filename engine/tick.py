@@ -429,12 +429,13 @@ class Ticker:
 
     def _digest_keys(self, session: Session, as_of: dt.date, recipients: Iterable[Recipient]) -> dict[Recipient, str]:
         """One key per recipient and day; a re-run after a partial crash gets ``#2``, ``#3``…"""
+        prefix = f"{as_of.isoformat()}/"
+        taken = Counter(key.split("#", 1)[0] for key in session.scalars(
+            select(Notification.key).where(Notification.scheduled_for == as_of, Notification.key.startswith(prefix))))
         out: dict[Recipient, str] = {}
         for r in recipients:
-            base = f"{as_of.isoformat()}/{r.role}/{r.email}"
-            n = session.execute(select(func.count()).select_from(Notification)
-                                .where(Notification.key.like(base.replace("%", r"\%").replace("_", r"\_") + "%",
-                                                             escape="\\"))).scalar_one()
+            base = f"{prefix}{r.role}/{r.email}"
+            n = taken[base]
             out[r] = base if n == 0 else f"{base}#{n + 1}"
         return out
 

@@ -345,11 +345,6 @@ def count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AuditRecord)).scalar_one())
 
 
-def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the keys that changed, for compact before/after records."""
-    keys = sorted(set(before) | set(after))
-    changed = [k for k in keys if before.get(k) != after.get(k)]
-    return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
 
 
 # --------------------------------------------------------------------------- reading
