@@ -7,8 +7,6 @@ including the audit log's append-only guard — is identical on each.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -74,9 +72,3 @@ def current_revision(engine: Engine) -> str | None:
 
 
 
-
-@contextlib.contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back everything on any error."""
-    with factory() as session, session.begin():
-        yield session
