@@ -6,7 +6,7 @@ times in one file, as a province's office might paste a year's notices from
 drafting every plan (units matched, phrases compiled, in-text deadlines found,
 review notes) and rendering the plan files. The baseline, measured in the same
 run, is what comes next in the workflow: validating the drafted files with
-:func:`duban.engine.planfile.load_plans` (strict YAML, phrase compilation,
+:func:`duban.engine.plans.planfile.load_plans` (strict YAML, phrase compilation,
 unit expansion, calendar checks). Medians of ``RUNS`` runs.
 
 Run: ``.venv/bin/python bench/draft.py`` (progress on stderr, one JSON line on stdout).
@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from duban.engine.draft import draft_plans, render_yaml
-from duban.engine.planfile import load_plans
-from duban.engine.units import load_directory
+from duban.engine.drafting.draft import draft_plans, render_yaml
+from duban.engine.plans.planfile import load_plans
+from duban.engine.plans.units import load_directory
 from duban.rules import UNITS_DIR
 
 REPO = Path(__file__).resolve().parent.parent

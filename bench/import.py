@@ -26,9 +26,9 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plan_validate import CITIES, _plan_file, _units_file  # noqa: E402  (the shared generator)
 
-from duban.engine.calendar import WorkingCalendar  # noqa: E402
-from duban.engine.importer import import_result  # noqa: E402
-from duban.engine.planfile import load_plans  # noqa: E402
+from duban.engine.deadlines.calendar import WorkingCalendar  # noqa: E402
+from duban.engine.plans.importer import import_result  # noqa: E402
+from duban.engine.plans.planfile import load_plans  # noqa: E402
 from duban.store.db import make_engine, session_factory, upgrade  # noqa: E402
 from duban.store.models import Obligation, Occurrence  # noqa: E402
 from _common import database, drop, log  # noqa: E402

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from duban.engine import phrases
+from duban.engine.deadlines.spec import phrases
 
 _TEMPLATES = (
     "{y}年{m}月底前完成", "{y} 年 {m} 月底前完成", "{m}月{d}日前", "{y}年{m}月{d}日前", "{y}年第{q}季度完成",

@@ -1,7 +1,7 @@
 """Benchmark: validate a province-scale plan set (21 cities × 30 tasks × 5 requirements × 15 units).
 
 Generates, in a temporary folder, one units directory and one plan file per
-city, then times :func:`duban.engine.planfile.load_plans` over all of them.
+city, then times :func:`duban.engine.plans.planfile.load_plans` over all of them.
 The baseline, measured in the same run, is the bare parse of the same files
 with libyaml (``yaml.load`` with ``CSafeLoader``): what any YAML loading costs,
 before strictness, phrase compilation, unit expansion and calendar checks.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from duban.engine.planfile import load_plans
+from duban.engine.plans.planfile import load_plans
 
 CITIES = 21
 TASKS = 30

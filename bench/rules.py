@@ -24,9 +24,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from duban.engine import rules_durable, rules_plain
-from duban.engine.decide import Candidate, decide
-from duban.engine.policy import ReminderPolicy, default_policy
+from duban.engine.reminders import rules_durable
+
+from duban.engine.reminders import rules_plain
+from duban.engine.reminders.decide import Candidate, decide
+from duban.engine.reminders.policy import ReminderPolicy, default_policy
 
 SIZES = (10_000, 50_000)
 

@@ -35,11 +35,11 @@ from pathlib import Path
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.decide import Candidate, evaluate_and_decide
-from duban.engine.policy import load_policy
-from duban.engine.rules_durable import evaluate as durable_evaluate
-from duban.engine.tick import Ticker
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.reminders.decide import Candidate, evaluate_and_decide
+from duban.engine.reminders.policy import load_policy
+from duban.engine.reminders.rules_durable import evaluate as durable_evaluate
+from duban.engine.reminders.tick import Ticker
 from duban.store.db import make_engine, session_factory, upgrade
 from _common import database, drop, log, rss_mb  # noqa: E402
 

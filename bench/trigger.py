@@ -30,10 +30,10 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Offset, spec_from_json
-from duban.engine.events import Projection, record_event
-from duban.engine.projection import EventOccurrence, PlanContext, project
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.deadlines.spec import Offset, spec_from_json
+from duban.engine.services.events import Projection, record_event
+from duban.engine.deadlines.projection import EventOccurrence, PlanContext, project
 from duban.store import audit
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import Event, Obligation, Occurrence, Trigger

@@ -17,7 +17,7 @@ serves the dashboard and a client logs in and times full HTTP round trips of
   every view costs until the next change moves the audit chain's head.
 
 Baseline, measured in the same run: the naive page — load every obligation
-with :func:`duban.engine.queries.list_obligations` and count statuses in
+with :func:`duban.engine.services.queries.list_obligations` and count statuses in
 Python — for the same plan and for all plans.
 
 Progress goes to stderr; the last line on stdout is one JSON object.
@@ -45,9 +45,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import text
 
-from duban.engine.config import load_settings
-from duban.engine.queries import list_obligations
-from duban.engine.runtime import build_runtime
+from duban.engine.runtime.settings import load_settings
+from duban.engine.services.queries import list_obligations
+from duban.engine.runtime.build import build_runtime
 from duban.store.db import make_engine, upgrade
 from duban.web.auth import add_user
 from duban.web.server import start_in_thread

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import chinese_calendar
 
-from duban.engine.calendar import WorkingCalendar
+from duban.engine.deadlines.calendar import WorkingCalendar
 
 N_CALLS = 1_000_000
 MAX_OFFSET = 250

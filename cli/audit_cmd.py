@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..engine.projection import SHANGHAI
+from ..engine.deadlines.projection import SHANGHAI
 from ..store import audit
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
 

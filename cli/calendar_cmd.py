@@ -16,8 +16,8 @@ from typing import Any, NoReturn, TextIO
 
 import click
 
-from ..engine.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR, Notice, WorkingCalendar, data_dirs
-from ..engine.errors import CalendarDataError, CalendarYearMissing
+from ..engine.deadlines.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR, Notice, WorkingCalendar, data_dirs
+from ..errors import CalendarDataError, CalendarYearMissing
 
 EXIT_INVALID_DATA = 1
 EXIT_YEAR_MISSING = 3

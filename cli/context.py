@@ -22,9 +22,9 @@ import pendulum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..engine.calendar import WorkingCalendar, data_dirs
-from ..engine.config import ConfigError, Settings, load_settings
-from ..engine.errors import CalendarYearMissing, DubanError
+from ..engine.deadlines.calendar import WorkingCalendar, data_dirs
+from ..engine.runtime.settings import ConfigError, Settings, load_settings
+from ..errors import CalendarYearMissing, DubanError
 from ..store.db import make_engine, session_factory, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])

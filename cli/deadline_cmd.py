@@ -16,8 +16,8 @@ from typing import IO, Any
 
 import click
 
-from ..engine.errors import DubanError, PhraseError
-from ..engine.phrases import KNOWN_FORMS, compile_phrase
+from ..errors import DubanError, PhraseError
+from ..engine.deadlines.phrases import KNOWN_FORMS, compile_phrase
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

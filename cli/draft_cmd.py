@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from ..engine.draft import DraftPlan, DraftSummary, choose_directory, draft_plans, write_drafts
-from ..engine.errors import DubanError
-from ..engine.units import UnitDirectory, load_directory
+from ..engine.drafting.draft import DraftPlan, DraftSummary, choose_directory, draft_plans, write_drafts
+from ..errors import DubanError
+from ..engine.plans.units import UnitDirectory, load_directory
 from .context import EXIT_INVALID, app
 
 

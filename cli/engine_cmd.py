@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from ..engine.runtime import Runtime, build_runtime
-from ..engine.simulate import load_scenario, simulate
+from ..engine.runtime.build import Runtime, build_runtime
+from ..engine.runtime.simulate import load_scenario, simulate
 from ..store.models import Notification
 from .context import App, app, echo_json, handle_errors, parse_day
 
@@ -125,7 +125,7 @@ def run_cmd(no_web: bool) -> None:
     Ctrl-C stops both after the running tick.
     """
 
-    from ..engine.scheduler import acquire_lease, holder_id, release_lease, run_scheduler
+    from ..engine.runtime.scheduler import acquire_lease, holder_id, release_lease, run_scheduler
 
     rt = runtime()
     log = lambda m: click.echo(m, err=True)  # noqa: E731

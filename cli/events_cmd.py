@@ -2,7 +2,7 @@
 
 Every state-changing command runs in one transaction and writes exactly one
 audit record with it (the ``--actor`` name, source ``cli``). The CLI has no
-login: it acts as the trusted operator (see :mod:`duban.engine.events`); the
+login: it acts as the trusted operator (see :mod:`duban.engine.services.events`); the
 web layer calls the same services with the logged-in user's role.
 """
 
@@ -13,9 +13,9 @@ import re
 
 import click
 
-from ..engine import extensions as ext_service
-from ..engine.deadlines import Offset
-from ..engine.events import (
+from ..engine.services import extensions as ext_service
+from ..engine.deadlines.spec import Offset
+from ..engine.services.events import (
     Projection,
     complete,
     correct_event,
@@ -26,7 +26,7 @@ from ..engine.events import (
     retract_event,
     waive,
 )
-from ..engine.projection import SHANGHAI
+from ..engine.deadlines.projection import SHANGHAI
 from .context import App, app, echo_json, handle_errors, parse_day
 
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import click
 
-from ..engine.errors import DubanError
-from ..engine.planfile import LoadResult, load_plans
-from ..engine.strictyaml import Diagnostic
+from ..errors import DubanError
+from ..engine.plans.planfile import LoadResult, load_plans
+from ..engine.common.strictyaml import Diagnostic
 from .context import app
 
 #: Options shared by every command that reads plan files (validate, and later import).

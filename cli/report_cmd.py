@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..engine import reports
+from ..engine.services import reports
 from .context import app, echo_json, handle_errors, parse_day
 
 

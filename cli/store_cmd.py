@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..engine import queries
-from ..engine.deadlines import Offset
-from ..engine.importer import import_result
-from ..engine.planfile import load_plans
+from ..engine.services import queries
+from ..engine.deadlines.spec import Offset
+from ..engine.plans.importer import import_result
+from ..engine.plans.planfile import load_plans
 from ..store.db import current_revision, upgrade
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
 

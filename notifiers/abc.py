@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, Sequence, TypeAlias, get_args, runtime_checkable
 
-from ..engine.errors import DubanError
+from ..errors import DubanError
 
 Status: TypeAlias = Literal["sent", "retry", "failed"]
 STATUSES: tuple[str, ...] = get_args(Status)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, TypeAlias, get_args
 
-from ..engine.errors import DubanError
+from ..errors import DubanError
 
 Colour: TypeAlias = Literal["green", "yellow", "red"]
 Role: TypeAlias = Literal["clerk", "leader", "supervisor"]

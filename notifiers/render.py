@@ -53,7 +53,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..engine.errors import DubanError
+from ..errors import DubanError
 from .abc import HeaderValueError, NotifierConfigError, OutgoingMessage
 from .model import COLOURS, Digest, DigestItem, Role
 

@@ -32,7 +32,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import JSON, Text, cast, func, insert, literal, null, select, text
 from sqlalchemy.orm import Session
 
-from ..engine.errors import DubanError
+from ..errors import DubanError
 from .models import AuditRecord, utcnow
 
 GENESIS = "0" * 64

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from duban.cli.main import cli
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Offset
-from duban.engine.importer import import_result
-from duban.engine.planfile import LoadResult, load_plans
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.deadlines.spec import Offset
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import LoadResult, load_plans
 
 REPO = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar.default()

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.errors import DubanError
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.errors import DubanError
 from duban.store import audit
 from duban.store.models import (
     AuditRecord,

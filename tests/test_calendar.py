@@ -15,13 +15,13 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
-from duban.engine.calendar import (
+from duban.engine.deadlines.calendar import (
     DEFAULT_DIR,
     CalendarArgumentError,
     WorkingCalendar,
     data_dirs,
 )
-from duban.engine.errors import CalendarDataError, CalendarYearMissing, DubanError
+from duban.errors import CalendarDataError, CalendarYearMissing, DubanError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from duban.cli.main import cli
-from duban.engine.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR
+from duban.engine.deadlines.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR
 
 
 def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from duban.engine.config import DEFAULT_CONFIG, ConfigError, load_settings
+from duban.engine.runtime.settings import DEFAULT_CONFIG, ConfigError, load_settings
 
 
 def test_embedded_defaults_point_at_var_and_rules():

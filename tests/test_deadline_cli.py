@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from duban.cli.main import cli
-from duban.engine.phrases import KNOWN_FORMS
+from duban.engine.deadlines.phrases import KNOWN_FORMS
 
 
 def duban(*args: str, input: str | None = None) -> Result:

@@ -1,4 +1,4 @@
-"""Deadline specs (:mod:`duban.engine.deadlines`): the JSON contract, round trips and validation.
+"""Deadline specs (:mod:`duban.engine.deadlines.spec`): the JSON contract, round trips and validation.
 
 The JSON form is read by scripts outside the repo and written by people in
 plan files (as YAML, every scalar a string), so both directions are pinned:
@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from duban.engine.deadlines import (
+from duban.engine.deadlines.spec import (
     FREQS,
     KINDS,
     OFFSET_UNITS,
@@ -28,7 +28,7 @@ from duban.engine.deadlines import (
     Triggered,
     spec_from_json,
 )
-from duban.engine.errors import DubanError, SpecError
+from duban.errors import DubanError, SpecError
 from hypothesis import given
 from hypothesis import strategies as st
 

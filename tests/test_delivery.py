@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.config import load_settings
-from duban.engine.importer import import_result
-from duban.engine.planfile import load_plans
-from duban.engine.runtime import Runtime, build_runtime
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.runtime.settings import load_settings
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import load_plans
+from duban.engine.runtime.build import Runtime, build_runtime
 from duban.notifiers.smtp import SmtpNotifier
 from duban.store.models import AuditRecord, Notification
 from sqlalchemy import func, select

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from duban.cli.main import cli
-from duban.engine.draft import (
+from duban.engine.drafting.draft import (
     DraftOutputError,
     DraftPlan,
     NoticeReadError,
@@ -43,10 +43,10 @@ from duban.engine.draft import (
     tidy,
     write_drafts,
 )
-from duban.engine.phrases import compile_phrase
-from duban.engine.planfile import LoadResult, Plan, Requirement, load_plans
-from duban.engine.strictyaml import YamlMap, YamlSeq, parse_yaml
-from duban.engine.units import UnitDirectory, load_directory, normalise_name
+from duban.engine.deadlines.phrases import compile_phrase
+from duban.engine.plans.planfile import LoadResult, Plan, Requirement, load_plans
+from duban.engine.common.strictyaml import YamlMap, YamlSeq, parse_yaml
+from duban.engine.plans.units import UnitDirectory, load_directory, normalise_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

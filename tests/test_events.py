@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.config import load_settings
-from duban.engine.deadlines import Offset
-from duban.engine.events import (
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.runtime.settings import load_settings
+from duban.engine.deadlines.spec import Offset
+from duban.engine.services.events import (
     DuplicateEvent,
     NotFound,
     Projection,
@@ -18,8 +18,8 @@ from duban.engine.events import (
     correct_event,
     record_event,
 )
-from duban.engine.extensions import approve_extension, request_extension
-from duban.engine.runtime import build_runtime
+from duban.engine.services.extensions import approve_extension, request_extension
+from duban.engine.runtime.build import build_runtime
 from duban.store.models import (
     AuditRecord,
     Notification,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from duban.cli.plan_cmd import plan
-from duban.engine.planfile import PlanFileError, load_plans
-from duban.engine.units import load_directory
+from duban.engine.plans.planfile import PlanFileError, load_plans
+from duban.engine.plans.units import load_directory
 
 HERE = Path(__file__).resolve().parent
 MALFORMED = HERE / "malformed"

@@ -1,4 +1,4 @@
-"""The phrase compiler (:mod:`duban.engine.phrases`): every seed phrase, the conventions, properties.
+"""The phrase compiler (:mod:`duban.engine.deadlines.phrases`): every seed phrase, the conventions, properties.
 
 The seed tables are the contract with the plan loader: each 完成时限 cell of
 the seed notice (verbatim, with its extraction spaces) and each deadline
@@ -14,10 +14,10 @@ from calendar import monthrange
 from typing import Any
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Composite, Fixed, Relative, spec_from_json
-from duban.engine.errors import PhraseError
-from duban.engine.phrases import (
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.deadlines.spec import Composite, Fixed, Relative, spec_from_json
+from duban.errors import PhraseError
+from duban.engine.deadlines.phrases import (
     KNOWN_FORMS,
     TextDeadline,
     _normalise_mapped,

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from duban.cli.main import cli
 from duban.cli.plan_cmd import plan
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Composite, Fixed, Ongoing, Relative, Triggered
-from duban.engine.errors import DubanError
-from duban.engine.planfile import PlanFileError, load_plan, load_plans
-from duban.engine.strictyaml import (
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.deadlines.spec import Composite, Fixed, Ongoing, Relative, Triggered
+from duban.errors import DubanError
+from duban.engine.plans.planfile import PlanFileError, load_plan, load_plans
+from duban.engine.common.strictyaml import (
     YamlMap,
     YamlScalar,
     YamlSeq,
@@ -76,7 +76,7 @@ def test_duplicate_keys_are_found_at_any_depth_and_in_flow_style() -> None:
 
 
 def test_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
-    from duban.engine.strictyaml import read_yaml
+    from duban.engine.common.strictyaml import read_yaml
 
     path = tmp_path / "bom.yaml"
     path.write_bytes("\ufeffa: 1\n".encode("utf-8"))
@@ -249,7 +249,7 @@ def test_load_plan_raises_with_every_error(tmp_path: Path) -> None:
 
 
 def test_phrases_compile_once_per_phrase_year_and_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import duban.engine.phrases as phrases
+    import duban.engine.deadlines.phrases as phrases
 
     calls: list[str] = []
     real = phrases.compile_phrase

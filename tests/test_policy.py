@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from duban.engine.policy import (
+from duban.engine.reminders.policy import (
     DEFAULT_POLICY_PATH,
     Condition,
     PolicyError,

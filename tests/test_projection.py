@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.deadlines import Offset, Recurring, spec_from_json
-from duban.engine.errors import CalendarYearMissing
-from duban.engine.projection import (
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.deadlines.spec import Offset, Recurring, spec_from_json
+from duban.errors import CalendarYearMissing
+from duban.engine.deadlines.projection import (
     Due,
     EventOccurrence,
     PlanContext,

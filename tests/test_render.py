@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from duban.engine.errors import DubanError
+from duban.errors import DubanError
 from duban.notifiers.abc import HeaderValueError
 from duban.notifiers.model import Digest, DigestItem, DigestValueError
 from duban.notifiers.render import (

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from duban.engine import reports
-from duban.engine.calendar import WorkingCalendar
+from duban.engine.services import reports
+from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.store.models import Obligation, Occurrence, Requirement, Task, Unit
 from helpers import run
 from icalendar import Calendar

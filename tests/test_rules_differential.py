@@ -1,6 +1,6 @@
 """durable-rules and the plain evaluator decide exactly the same, and both follow the written semantics.
 
-The plain evaluator is the reference (:mod:`duban.engine.rules_plain`); the
+The plain evaluator is the reference (:mod:`duban.engine.reminders.rules_plain`); the
 durable one compiles the policy into interval rules. Hypothesis generates
 policies (lead times, repeats, escalation thresholds, catch-up modes, ladder
 and non-ladder stages interleaved) with batches of candidates over a wide
@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
-from duban.engine import rules_durable, rules_plain
-from duban.engine.decide import (
+from duban.engine.reminders import rules_durable
+from duban.engine.reminders import rules_plain
+from duban.engine.reminders.decide import (
     MAX_WORKING_DAYS,
     Candidate,
     Decision,
@@ -23,7 +24,7 @@ from duban.engine.decide import (
     decide,
     evaluate_and_decide,
 )
-from duban.engine.policy import (
+from duban.engine.reminders.policy import (
     CatchUp,
     Condition,
     ReminderPolicy,

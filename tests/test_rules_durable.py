@@ -15,9 +15,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from duban.engine import rules_durable, rules_plain
-from duban.engine.decide import MAX_WORKING_DAYS, Candidate, RuleEvaluationError, decide
-from duban.engine.policy import (
+from duban.engine.reminders import rules_durable
+from duban.engine.reminders import rules_plain
+from duban.engine.reminders.decide import MAX_WORKING_DAYS, Candidate, RuleEvaluationError, decide
+from duban.engine.reminders.policy import (
     MAX_DAYS,
     Condition,
     ReminderPolicy,
@@ -172,12 +173,12 @@ def test_the_rule_arithmetic_holds_at_the_extremes_of_the_allowed_ranges() -> No
 
 
 def test_rules_durable_is_the_only_importer_of_durable_rules() -> None:
-    root = Path(rules_durable.__file__).resolve().parent.parent
+    root = Path(rules_durable.__file__).resolve().parents[2]
     pattern = re.compile(r"^\s*(import|from)\s+(durable|durable_rules_engine)\b", re.MULTILINE)
     importers = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
                        if not {".venv", "build", "node_modules"} & set(path.relative_to(root).parts)
                        and pattern.search(path.read_text(encoding="utf-8", errors="replace")))
-    assert importers == ["engine/rules_durable.py"]
+    assert importers == ["engine/reminders/rules_durable.py"]
 
 
 def test_the_session_state_is_deleted_after_each_post() -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from duban.engine.scheduler import LeaseHeld, acquire_lease, release_lease
+from duban.engine.runtime.scheduler import LeaseHeld, acquire_lease, release_lease
 from duban.store.models import utcnow
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from duban.engine.simulate import ScenarioError, load_scenario
+from duban.engine.runtime.simulate import ScenarioError, load_scenario
 from duban.store.models import Event, Obligation, Occurrence
 from helpers import run
 from sqlalchemy import select

@@ -9,13 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.config import load_settings
-from duban.engine.deadlines import Offset
-from duban.engine.events import record_event
-from duban.engine.importer import import_result
-from duban.engine.planfile import load_plans
-from duban.engine.runtime import Runtime, build_runtime
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.runtime.settings import load_settings
+from duban.engine.deadlines.spec import Offset
+from duban.engine.services.events import record_event
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import load_plans
+from duban.engine.runtime.build import Runtime, build_runtime
 from duban.store.models import (
     Notification,
     Obligation,

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from duban.engine.units import (
+from duban.engine.plans.units import (
     Unit,
     UnitDirectory,
     UnitGroup,

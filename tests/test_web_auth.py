@@ -25,13 +25,13 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from duban.cli.main import cli
-from duban.engine.config import load_settings
-from duban.engine.deadlines import Offset
-from duban.engine.events import record_event
-from duban.engine.extensions import request_extension
-from duban.engine.importer import import_result
-from duban.engine.planfile import load_plans
-from duban.engine.runtime import build_runtime
+from duban.engine.runtime.settings import load_settings
+from duban.engine.deadlines.spec import Offset
+from duban.engine.services.events import record_event
+from duban.engine.services.extensions import request_extension
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import load_plans
+from duban.engine.runtime.build import build_runtime
 from duban.store.db import make_engine, session_factory, upgrade
 from duban.store.models import (
     AuditRecord,

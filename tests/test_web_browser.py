@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from duban.engine.config import load_settings
-from duban.engine.deadlines import Offset
-from duban.engine.importer import import_result
-from duban.engine.planfile import load_plans
-from duban.engine.runtime import build_runtime
+from duban.engine.runtime.settings import load_settings
+from duban.engine.deadlines.spec import Offset
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import load_plans
+from duban.engine.runtime.build import build_runtime
 from duban.store.db import make_engine, upgrade
 from duban.store.models import AuditRecord, Obligation, Occurrence, Unit
 from duban.web.auth import add_user

@@ -1,7 +1,7 @@
 """The dashboard's SQL aggregates agree with the engine's per-obligation status rules.
 
 ``duban.web.readmodel`` counts statuses with GROUP BY over a CASE that restates
-:func:`duban.engine.queries.status_of`; here the two are held equal on the seed
+:func:`duban.engine.services.queries.status_of`; here the two are held equal on the seed
 plans (with events, completions, waivers and an extension mixed in) for any
 as-of day, on SQLite and PostgreSQL.
 """
@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from duban.engine.calendar import WorkingCalendar
-from duban.engine.config import load_settings
-from duban.engine.deadlines import Offset
-from duban.engine.events import complete, record_event, waive
-from duban.engine.extensions import approve_extension, request_extension
-from duban.engine.importer import import_result
-from duban.engine.planfile import load_plans
-from duban.engine.queries import STATUSES, list_obligations
-from duban.engine.runtime import Runtime, build_runtime
+from duban.engine.deadlines.calendar import WorkingCalendar
+from duban.engine.runtime.settings import load_settings
+from duban.engine.deadlines.spec import Offset
+from duban.engine.services.events import complete, record_event, waive
+from duban.engine.services.extensions import approve_extension, request_extension
+from duban.engine.plans.importer import import_result
+from duban.engine.plans.planfile import load_plans
+from duban.engine.services.queries import STATUSES, list_obligations
+from duban.engine.runtime.build import Runtime, build_runtime
 from duban.store.db import make_engine, upgrade
 from duban.store.models import Obligation, Occurrence, Unit
 from duban.web import readmodel

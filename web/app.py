@@ -44,10 +44,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..engine.config import Settings
-from ..engine.errors import CalendarYearMissing, DubanError
-from ..engine.events import PermissionDenied
-from ..engine.runtime import Runtime, build_runtime
+from ..engine.runtime.settings import Settings
+from ..errors import CalendarYearMissing, DubanError
+from ..engine.services.events import PermissionDenied
+from ..engine.runtime.build import Runtime, build_runtime
 from ..store import audit
 from ..store.models import Obligation
 from . import readmodel

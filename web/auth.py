@@ -13,7 +13,7 @@ viewer      a leader or observer (领导/观察员): reads the dashboard, downlo
 ==========  ===================================================================
 
 The rule table :data:`RULES` is data. A state-changing action names the
-engine's own check (:func:`duban.engine.events.authorize`), which the service
+engine's own check (:func:`duban.engine.services.events.authorize`), which the service
 repeats when it runs: the CLI and the web share one rule. :func:`decide` is the
 only place the dashboard asks, so the HTTP matrix tests exercise one function
 through every route.
@@ -45,8 +45,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..engine.errors import DubanError
-from ..engine.events import PermissionDenied, authorize
+from ..errors import DubanError
+from ..engine.services.events import PermissionDenied, authorize
 from ..store import audit
 from ..store.models import LoginAttempt, Obligation, Unit, User, UserUnit, utcnow
 
@@ -98,7 +98,7 @@ SECRET_FILE = Path("var") / "web-secret"
 class Rule:
     """Who may do a dashboard action.
 
-    ``service`` names the action in :func:`duban.engine.events.authorize` when
+    ``service`` names the action in :func:`duban.engine.services.events.authorize` when
     the action changes state: the engine decides those (for the CLI and the web
     alike), so the dashboard never holds a second copy of the rule. Read-only
     actions are decided here by ``roles``.
@@ -162,7 +162,7 @@ def decide(session: Session, principal: Principal | None, action: str, *, obliga
     """May ``principal`` do ``action`` (on ``obligation``)? Deny by default.
 
     State-changing actions ask the engine's own check
-    (:func:`duban.engine.events.authorize`) with the user's role and units, the
+    (:func:`duban.engine.services.events.authorize`) with the user's role and units, the
     same check the service will make again when it runs. ``requested_by`` is
     the requester of an extension, who may not decide it (不得自批).
     """

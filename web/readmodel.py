@@ -1,6 +1,6 @@
 """What the dashboard pages show, read with aggregates in SQL (never every row).
 
-The per-obligation status is the one :func:`duban.engine.queries.status_of`
+The per-obligation status is the one :func:`duban.engine.services.queries.status_of`
 defines, written as a SQL ``CASE`` over two per-obligation aggregates (the
 earliest open due date and whether any due instance exists), so a page counts
 by status with ``GROUP BY`` instead of loading obligations into Python. The
@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..engine.calendar import WorkingCalendar
-from ..engine.errors import CalendarYearMissing
-from ..engine.queries import DUE_SOON_WITHIN
+from ..engine.deadlines.calendar import WorkingCalendar
+from ..errors import CalendarYearMissing
+from ..engine.services.queries import DUE_SOON_WITHIN
 from ..store.models import (
     AuditRecord,
     DeadlineEntry,

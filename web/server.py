@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import uvicorn
 from argon2 import PasswordHasher
 
-from ..engine.config import Settings
-from ..engine.errors import DubanError
-from ..engine.runtime import Runtime
+from ..engine.runtime.settings import Settings
+from ..errors import DubanError
+from ..engine.runtime.build import Runtime
 from .app import create_app
 
 

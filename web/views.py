@@ -1,8 +1,8 @@
 """The dashboard's pages and forms (看板页面与表单).
 
 Each handler reads through :mod:`duban.web.readmodel` and changes state only
-through the engine's services (:mod:`duban.engine.events`,
-:mod:`duban.engine.extensions`) with ``source="web"``, the logged-in user as
+through the engine's services (:mod:`duban.engine.services.events`,
+:mod:`duban.engine.services.extensions`) with ``source="web"``, the logged-in user as
 actor and the user's role and units, so the audit log reads the same as for
 the CLI. Handlers check the object-level permission first (``page.require``),
 so a refusal is audited before any service runs.
@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..engine import events as event_service
-from ..engine import extensions as extension_service
-from ..engine import reports
+from ..engine.services import events as event_service
+from ..engine.services import extensions as extension_service
+from ..engine.services import reports
 from ..store import audit
 from ..store.models import AuditRecord, Event, Extension, Obligation, Trigger, Unit
 from . import readmodel

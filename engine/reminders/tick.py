@@ -19,7 +19,7 @@
    batch**. The unique key on (occurrence, stage, repeat) makes a crashed and
    re-run tick unable to record — or send — anything twice.
 
-Delivery is separate (:mod:`duban.engine.delivery`): it hands pending outbox
+Delivery is separate (:mod:`duban.engine.reminders.delivery`): it hands pending outbox
 rows to the notifier after the decisions are committed. Nothing here reads
 the wall clock; ``as_of`` is the only notion of "today".
 """
@@ -36,12 +36,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..notifiers.model import Digest, DigestItem
-from ..notifiers.abc import HeaderValueError
-from ..notifiers.render import DigestRenderer, check_address, render_digest
-from ..store import audit
-from ..store.bulk import bulk_insert
-from ..store.models import (
+from ...notifiers.model import Digest, DigestItem
+from ...notifiers.abc import HeaderValueError
+from ...notifiers.render import DigestRenderer, check_address, render_digest
+from ...store import audit
+from ...store.bulk import bulk_insert
+from ...store.models import (
     DeadlineEntry,
     Notification,
     Obligation,
@@ -54,7 +54,7 @@ from ..store.models import (
     TickRun,
     Unit,
 )
-from .calendar import WorkingCalendar
+from ..deadlines.calendar import WorkingCalendar
 from .decide import Candidate, Decision, Evaluator, evaluate_and_decide
 from .policy import ReminderPolicy
 

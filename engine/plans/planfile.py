@@ -6,12 +6,12 @@ A plan file is a hand-encoded notice: tasks (工作任务), their requirements
 extraction noise), and a mistake that loads silently becomes a reminder to
 the wrong bureau or a missed deadline. So the loader:
 
-* reads YAML strictly (:mod:`duban.engine.strictyaml`): every scalar is text;
+* reads YAML strictly (:mod:`duban.engine.common.strictyaml`): every scalar is text;
 * checks every field, compiles every deadline phrase
-  (:func:`duban.engine.phrases.compile_phrase`) with the plan's year and
+  (:func:`duban.engine.deadlines.phrases.compile_phrase`) with the plan's year and
   publication date, checks relative deadlines against the working-day
   calendar, and expands every units cell against the unit directory
-  (:mod:`duban.engine.units`);
+  (:mod:`duban.engine.plans.units`);
 * reports **every** problem of **every** file at once, each as
   ``FILE:LINE: CODE path: message`` with the offending value and the
   expected form, and a "did you mean" where one helps;
@@ -32,9 +32,9 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol, TypeAlias
 from collections.abc import Iterator, Mapping, Sequence
 
-from .deadlines import Composite, DeadlineSpec, Fixed, Relative, Spec, Triggered, spec_from_json
-from .errors import CalendarDataError, CalendarYearMissing, DubanError, PhraseError, SpecError
-from .strictyaml import (
+from ..deadlines.spec import Composite, DeadlineSpec, Fixed, Relative, Spec, Triggered, spec_from_json
+from ...errors import CalendarDataError, CalendarYearMissing, DubanError, PhraseError, SpecError
+from ..common.strictyaml import (
     Diagnostic,
     NodeReader,
     YamlNode,
@@ -242,7 +242,7 @@ class LoadResult:
 # --------------------------------------------------------------------------- loading
 
 class _Calendar(Protocol):
-    """What validation needs of :class:`duban.engine.calendar.WorkingCalendar`."""
+    """What validation needs of :class:`duban.engine.deadlines.calendar.WorkingCalendar`."""
 
     def add_workdays(self, start: dt.date, n: int) -> dt.date: ...
 
@@ -276,7 +276,7 @@ class _Session:
     def compile(self, phrase: str, plan_year: int, published: dt.date) -> DeadlineSpec | DubanError:
         key = (phrase, plan_year, published)
         if key not in self.phrases:
-            from .phrases import compile_phrase
+            from ..deadlines.phrases import compile_phrase
 
             result: DeadlineSpec | DubanError
             try:
@@ -288,7 +288,7 @@ class _Session:
 
     def get_calendar(self) -> Any:
         if self.calendar is None:
-            from .calendar import WorkingCalendar
+            from ..deadlines.calendar import WorkingCalendar
 
             self.calendar = WorkingCalendar.default()
         return self.calendar
@@ -789,7 +789,7 @@ def load_plans(paths: Sequence[Path], *, units_dirs: Sequence[Path] | None = Non
     across all files loaded together).
     """
     if units_dirs is None:
-        from ..rules import UNITS_DIR
+        from ...rules import UNITS_DIR
 
         units_dirs = (UNITS_DIR,)
     session = _Session(units_dirs, calendar)

@@ -24,9 +24,9 @@ from email.headerregistry import Address
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..notifiers.abc import Notifier, OutgoingMessage
-from ..store import audit
-from ..store.models import Notification
+from ...notifiers.abc import Notifier, OutgoingMessage
+from ...store import audit
+from ...store.models import Notification
 
 ProgressFn = Callable[[int, int], None]
 

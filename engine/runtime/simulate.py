@@ -31,11 +31,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..store.models import Obligation, Requirement, Task, Unit
-from .errors import DubanError
-from .events import DuplicateEvent, complete, record_event, waive
-from .runtime import Runtime
-from .strictyaml import Diagnostic, NodeReader, read_yaml
+from ...store.models import Obligation, Requirement, Task, Unit
+from ...errors import DubanError
+from ..services.events import DuplicateEvent, complete, record_event, waive
+from .build import Runtime
+from ..common.strictyaml import Diagnostic, NodeReader, read_yaml
 
 ACTIONS = ("event", "complete", "waive")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..store.bulk import bulk_insert
-from ..store.models import Event, Occurrence
-from .calendar import WorkingCalendar
-from .deadlines import Offset, spec_from_json
-from .projection import Due, EventOccurrence, PlanContext, project
+from ...store.bulk import bulk_insert
+from ...store.models import Event, Occurrence
+from ..deadlines.calendar import WorkingCalendar
+from ..deadlines.spec import Offset, spec_from_json
+from ..deadlines.projection import Due, EventOccurrence, PlanContext, project
 
 #: (obligation id, natural key, leaf spec JSON, trigger key or None)
 ObligationRef = tuple[int, str, Mapping[str, Any], str | None]

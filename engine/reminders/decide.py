@@ -3,8 +3,8 @@
 The tick gives one :class:`Candidate` per due occurrence: a small fact with
 an explicit clock (``wd_to_due``, counted by the tick on the official
 calendar) and what is already recorded. An evaluator
-(:mod:`~duban.engine.rules_plain`, the reference, or
-:mod:`~duban.engine.rules_durable`, the rules engine) finds each candidate's
+(:mod:`~duban.engine.reminders.rules_plain`, the reference, or
+:mod:`~duban.engine.reminders.rules_durable`, the rules engine) finds each candidate's
 :class:`Matched` conditions; :func:`decide` turns those into decisions with
 the same post-processing for both, so the evaluators differ only in how they
 match.
@@ -32,14 +32,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeAlias
 
-from .errors import DubanError
+from ...errors import DubanError
 from .policy import Colour, ReminderPolicy
 
 Action: TypeAlias = Literal["send", "skip"]
 
 #: Candidate ids are explicit and ASCII (e.g. ``occ:123``): the rules engine
 #: de-duplicates events by a 32-bit hash of the id bytes, which
-#: :mod:`~duban.engine.rules_durable` must reproduce exactly.
+#: :mod:`~duban.engine.reminders.rules_durable` must reproduce exactly.
 CANDIDATE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}")
 
 #: |wd_to_due| and repeats_recorded bounds: ~400 working years, far beyond any

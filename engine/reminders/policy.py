@@ -4,10 +4,10 @@ The policy lives in ``rules/rulesets/reminders.yaml`` and is reviewed like
 code; a deployment changes its numbers through ``config.yaml``
 (``reminders.overrides``, see :func:`apply_overrides`). This module only
 reads, checks and normalises it. What the stages *mean* on a given day is
-decided by :mod:`duban.engine.decide` with the conditions found by either
-evaluator (:mod:`duban.engine.rules_plain`, :mod:`duban.engine.rules_durable`).
+decided by :mod:`duban.engine.reminders.decide` with the conditions found by either
+evaluator (:mod:`duban.engine.reminders.rules_plain`, :mod:`duban.engine.reminders.rules_durable`).
 
-Reading is strict: the file is read with :mod:`duban.engine.strictyaml`, so
+Reading is strict: the file is read with :mod:`duban.engine.common.strictyaml`, so
 every scalar arrives as text and is checked here (``010`` is refused, not
 read as 8; ``yes`` is refused, not read as true). Mappings built in Python
 (tests, overrides) may carry native ``int``/``bool`` values too. Every
@@ -38,9 +38,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, get_args
 
-from ..rules import RULESETS_DIR
-from .errors import DubanError
-from .strictyaml import Diagnostic, YamlNode, node_at, read_yaml, to_plain
+from ...rules import RULESETS_DIR
+from ...errors import DubanError
+from ..common.strictyaml import Diagnostic, YamlNode, node_at, read_yaml, to_plain
 
 ConditionKind: TypeAlias = Literal["before", "on_due", "overdue", "overdue_every"]
 CatchUp: TypeAlias = Literal["send", "skip"]
@@ -74,7 +74,7 @@ OVERRIDE_KEYS = ("lead_times", "overdue_every", "escalate_leader_after",
 class PolicyError(DubanError, ValueError):
     """The policy file or its overrides are invalid; lists every problem.
 
-    ``diagnostics`` holds one :class:`~duban.engine.strictyaml.Diagnostic`
+    ``diagnostics`` holds one :class:`~duban.engine.common.strictyaml.Diagnostic`
     per problem (file, line, stable code, field path, message naming the
     stage), so a CLI can print them and a test can match codes.
     """
@@ -500,7 +500,7 @@ def _read_stage(check: _Checker, value: Any, index: int) -> Stage | None:
 def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> ReminderPolicy:
     """Check a policy mapping and build the frozen :class:`ReminderPolicy`.
 
-    ``data`` is what :func:`~duban.engine.strictyaml.to_plain` gives (all
+    ``data`` is what :func:`~duban.engine.common.strictyaml.to_plain` gives (all
     text) or a mapping built in Python; ``root`` (the node tree) lets
     diagnostics carry line numbers. Raises :class:`PolicyError` with every
     problem found.
@@ -536,7 +536,7 @@ def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> Rem
 
 
 def _read_policy_file(path: Path) -> tuple[Any, YamlNode | None, tuple[Diagnostic, ...]]:
-    """The one place that reads YAML: the strict reader of :mod:`duban.engine.strictyaml`.
+    """The one place that reads YAML: the strict reader of :mod:`duban.engine.common.strictyaml`.
 
     Returns plain data (every scalar as text), the node tree for line
     numbers, and the reader's refusals (tags, aliases, duplicate keys, syntax).

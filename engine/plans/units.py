@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Literal, TypeAlias
 from collections.abc import Iterable, Sequence
 
-from .errors import DubanError
-from .strictyaml import Diagnostic, NodeReader, YamlMap, YamlNode, YamlScalar, YamlSeq, join_path, read_yaml
+from ...errors import DubanError
+from ..common.strictyaml import Diagnostic, NodeReader, YamlMap, YamlNode, YamlScalar, YamlSeq, join_path, read_yaml
 
 OfficialRole: TypeAlias = Literal["clerk", "leader", "member", "contact"]
 OFFICIAL_ROLES: tuple[str, ...] = ("clerk", "leader", "member", "contact")

@@ -33,13 +33,13 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..store import audit
-from ..store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger, Unit
-from .calendar import WorkingCalendar
-from .deadlines import Offset
-from .errors import DubanError
-from .materialize import SyncStats, active_events, sync_occurrences
-from .projection import SHANGHAI, PlanContext
+from ...store import audit
+from ...store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger, Unit
+from ..deadlines.calendar import WorkingCalendar
+from ..deadlines.spec import Offset
+from ...errors import DubanError
+from ..plans.materialize import SyncStats, active_events, sync_occurrences
+from ..deadlines.projection import SHANGHAI, PlanContext
 
 
 class ServiceError(DubanError, ValueError):

@@ -1,7 +1,7 @@
 """The reference evaluator: the stage conditions as plain Python ``if``s.
 
-It reads the same policy data as :mod:`~duban.engine.rules_durable` and is
-written straight from the definitions in :mod:`~duban.engine.decide`, one
+It reads the same policy data as :mod:`~duban.engine.reminders.rules_durable` and is
+written straight from the definitions in :mod:`~duban.engine.reminders.decide`, one
 condition kind at a time, so that the differential test compares the rules
 engine against the specification rather than against another compilation.
 It is also the fast path: no engine, no threads, ~1 µs per candidate.
@@ -36,7 +36,7 @@ def _met_and_exact(condition: Condition, candidate: Candidate) -> tuple[bool, bo
 def evaluate(policy: ReminderPolicy, candidates: Sequence[Candidate]) -> dict[str, Matched]:
     """Each candidate's met and exact stages, keyed by candidate id.
 
-    Raises :class:`~duban.engine.decide.RuleEvaluationError` when two
+    Raises :class:`~duban.engine.reminders.decide.RuleEvaluationError` when two
     candidates share an id, like the durable evaluator.
     """
     require_unique_ids(candidates)

@@ -38,9 +38,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..store.models import Lease, TickRun, utcnow
-from .errors import DubanError
-from .runtime import Runtime
+from ...store.models import Lease, TickRun, utcnow
+from ...errors import DubanError
+from .build import Runtime
 
 LEASE_NAME = "scheduler"
 

@@ -3,7 +3,7 @@
 A plan's deadline cell says "2016年12月底前完成", "待省相关文件出台后" or
 "中考3月高考11月"; a requirement's text may carry its own rhythm or window
 ("每季度向社会公开", "最迟不超过3个工作日"). This module reads those phrases
-into the typed specs of :mod:`duban.engine.deadlines`, and finds the ones
+into the typed specs of :mod:`duban.engine.deadlines.spec`, and finds the ones
 written inside running text.
 
 It is a small grammar in three stages, each a table rather than a pile of ifs:
@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol, TypeAlias
 
-from .deadlines import (
+from .spec import (
     Composite,
     DeadlineSpec,
     Fixed,
@@ -57,7 +57,7 @@ from .deadlines import (
     Spec,
     Triggered,
 )
-from .errors import CalendarYearMissing, PhraseError
+from ...errors import CalendarYearMissing, PhraseError
 
 __all__ = [
     "KNOWN_FORMS",
@@ -71,7 +71,7 @@ __all__ = [
 
 
 class WorkdayCounter(Protocol):
-    """What the compiler needs of :class:`duban.engine.calendar.WorkingCalendar`."""
+    """What the compiler needs of :class:`duban.engine.deadlines.calendar.WorkingCalendar`."""
 
     def add_workdays(self, start: dt.date, n: int) -> dt.date: ...
 
@@ -846,10 +846,10 @@ def compile_phrase(phrase: str, *, plan_year: int | None = None, published: dt.d
     ``plan_year`` is the year that "6月30日前", "年内" and "全年工作" refer to;
     ``published`` the plan's publication date, which fills ``due`` on
     relative specs ("本方案公布后30个工作日内") using ``calendar`` (default: the
-    shipped :class:`~duban.engine.calendar.WorkingCalendar`). When the
+    shipped :class:`~duban.engine.deadlines.calendar.WorkingCalendar`). When the
     calendar lacks a year, ``due`` is left out and the note says why.
 
-    Raises :class:`~duban.engine.errors.PhraseError` with a stable ``code``:
+    Raises :class:`~duban.errors.PhraseError` with a stable ``code``:
     ``empty-phrase``, ``unknown-phrase`` (listing :data:`KNOWN_FORMS`),
     ``impossible-date``, ``needs-plan-year``.
     """

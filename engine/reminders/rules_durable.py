@@ -184,7 +184,7 @@ class DurableRun:
 def fnv1a_32(text: str) -> int:
     """The engine's event-id hash (``fnv1Hash32`` in durable's C code: FNV-1a over the id bytes).
 
-    Ids are ASCII (:data:`~duban.engine.decide.CANDIDATE_ID`), so the C
+    Ids are ASCII (:data:`~duban.engine.reminders.decide.CANDIDATE_ID`), so the C
     code's signed ``char`` makes no difference.
     """
     value = 0x811C9DC5
@@ -316,5 +316,5 @@ def run(policy: ReminderPolicy, candidates: Sequence[Candidate]) -> DurableRun:
 
 
 def evaluate(policy: ReminderPolicy, candidates: Sequence[Candidate]) -> dict[str, Matched]:
-    """Each candidate's met and exact stages, keyed by id (the :class:`~duban.engine.decide.Evaluator` form)."""
+    """Each candidate's met and exact stages, keyed by id (the :class:`~duban.engine.reminders.decide.Evaluator` form)."""
     return dict(run(policy, candidates).matched)

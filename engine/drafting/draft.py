@@ -38,8 +38,8 @@ The pipeline has three layers, each testable alone:
    sentences, table rows with broken cells joined, annex), no inference;
 2. :func:`draft_plans` — records to :class:`DraftPlan` values (tasks,
    requirements, units matched against a :class:`UnitDirectory`, phrases
-   compiled with :func:`duban.engine.phrases.compile_phrase`, in-text
-   deadlines found by :func:`~duban.engine.phrases.extract_text_deadlines`);
+   compiled with :func:`duban.engine.deadlines.phrases.compile_phrase`, in-text
+   deadlines found by :func:`~duban.engine.deadlines.phrases.extract_text_deadlines`);
 3. :func:`render_yaml` / :func:`write_drafts` — the plan file text.
 """
 
@@ -58,11 +58,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from .deadlines import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
-from .errors import DubanError, PhraseError
-from .phrases import WorkdayCounter, compile_phrase, extract_text_deadlines
-from .planfile import Trigger  # the same ``triggers:`` entry the loader reads
-from .units import UnitDirectory, normalise_name, split_cell
+from ..deadlines.spec import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
+from ...errors import DubanError, PhraseError
+from ..deadlines.phrases import WorkdayCounter, compile_phrase, extract_text_deadlines
+from ..plans.planfile import Trigger  # the same ``triggers:`` entry the loader reads
+from ..plans.units import UnitDirectory, normalise_name, split_cell
 
 __all__ = [
     "DraftDeadline",

@@ -1,9 +1,9 @@
 """Deadline specs: the typed, declarative form of a 完成时限 (deadline) phrase.
 
 A phrase such as "2016年12月底前完成" or "本方案公布后30个工作日内" compiles
-(:mod:`duban.engine.phrases`) to one of the frozen value objects below. Specs
+(:mod:`duban.engine.deadlines.phrases`) to one of the frozen value objects below. Specs
 are pure data: they say *what* the deadline is, never compute dates from the
-clock. :mod:`duban.engine.projection` turns a spec into concrete due dates.
+clock. :mod:`duban.engine.deadlines.projection` turns a spec into concrete due dates.
 
 The JSON form is a fixed contract (scripts outside the repo read it)::
 
@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, TypeAlias, get_args
 
-from .errors import SpecError
+from ...errors import SpecError
 
 OffsetUnit: TypeAlias = Literal["working_days", "days", "hours", "months", "years"]
 Freq: TypeAlias = Literal["monthly", "quarterly", "semiannual", "annual"]
@@ -52,7 +52,7 @@ class Offset:
     """A distance from an anchor: ``{"working_days": 30}``, ``{"hours": 24}``.
 
     Working days are counted strictly after the anchor on the official
-    calendar (:class:`duban.engine.calendar.WorkingCalendar`).
+    calendar (:class:`duban.engine.deadlines.calendar.WorkingCalendar`).
     """
 
     unit: OffsetUnit

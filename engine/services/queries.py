@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..store.models import (
+from ...store.models import (
     Assignment,
     Obligation,
     Occurrence,
@@ -33,7 +33,7 @@ from ..store.models import (
     Task,
     Unit,
 )
-from .calendar import WorkingCalendar
+from ..deadlines.calendar import WorkingCalendar
 
 STATUSES = ("dormant", "open", "due_soon", "overdue", "done", "waived")
 DUE_SOON_WITHIN = 5

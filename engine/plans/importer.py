@@ -1,6 +1,6 @@
 """Import validated plans into the store: idempotent, diffed, audited.
 
-``duban plan import`` loads plan files with :func:`duban.engine.planfile.load_plans`
+``duban plan import`` loads plan files with :func:`duban.engine.plans.planfile.load_plans`
 (nothing is written if any file has an error), then, in **one transaction**:
 
 1. upserts the units directories (units, groups and their members, officials);
@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..store import audit
-from ..store.bulk import bulk_insert
-from ..store.models import (
+from ...store import audit
+from ...store.bulk import bulk_insert
+from ...store.models import (
     Assignment,
     DeadlineEntry,
     GroupMember,
@@ -43,13 +43,13 @@ from ..store.models import (
     Trigger,
     Unit,
 )
-from .calendar import WorkingCalendar
-from .deadlines import Offset
+from ..deadlines.calendar import WorkingCalendar
+from ..deadlines.spec import Offset
 from .planfile import LoadResult
 from .planfile import Plan as PlanData
-from .events import reapply_extensions
+from ..services.events import reapply_extensions
 from .materialize import active_events, sync_occurrences
-from .projection import EventOccurrence, PlanContext
+from ..deadlines.projection import EventOccurrence, PlanContext
 from .units import UnitDirectory
 
 ProgressFn = Callable[[str, int, int], None]

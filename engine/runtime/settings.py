@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from .errors import DubanError
-from .strictyaml import Diagnostic, NodeReader, YamlNode, YamlScalar, YamlSeq, read_yaml, to_plain
+from ...errors import DubanError
+from ..common.strictyaml import Diagnostic, NodeReader, YamlNode, YamlScalar, YamlSeq, read_yaml, to_plain
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PACKAGE_DIR / "config.yaml"
 
 ENV_CONFIG = "DUBAN_CONFIG"

@@ -8,7 +8,7 @@ or rejects their own request (不得自批): the requester's name and the
 decider's are compared after trimming and case folding, so "林瑜" cannot
 approve "林瑜 ".
 
-The role check is :func:`duban.engine.events.authorize`: the CLI passes the
+The role check is :func:`duban.engine.services.events.authorize`: the CLI passes the
 trusted operator, the web passes the logged-in user's role and units.
 """
 
@@ -22,8 +22,8 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store import audit
-from ..store.models import Extension, Obligation, Occurrence, Requirement, Task, Unit, utcnow
+from ...store import audit
+from ...store.models import Extension, Obligation, Occurrence, Requirement, Task, Unit, utcnow
 from .events import (
     OPERATOR,
     NotFound,

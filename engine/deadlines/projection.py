@@ -1,6 +1,6 @@
 """Projection: from a deadline spec to concrete due dates (到期日).
 
-A spec (:mod:`duban.engine.deadlines`) says what a deadline *is* ("每季度",
+A spec (:mod:`duban.engine.deadlines.spec`) says what a deadline *is* ("每季度",
 "本方案公布后30个工作日内", "待省文件出台后"); :func:`project` says *when* each
 occurrence falls due, for one plan, on the official working-day calendar. The
 store calls it to materialise obligations and the tick calls it again when an
@@ -39,7 +39,7 @@ Semantics by kind (docs/calendar.md has the long form):
     ``spec.leaves()``.
 
 Offsets: ``working_days`` count on the calendar strictly after the anchor day
-(and raise :class:`~duban.engine.errors.CalendarYearMissing` past the data);
+(and raise :class:`~duban.errors.CalendarYearMissing` past the data);
 ``days`` are calendar days; ``hours`` run from the event's instant ``at`` (or
 the start of its day) in Asia/Shanghai, the due date being the local date of
 the deadline instant; ``months``/``years`` keep the day of month, clamped to
@@ -55,8 +55,8 @@ from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .calendar import WorkingCalendar
-from .deadlines import DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
-from .errors import DubanError
+from .spec import DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
+from ...errors import DubanError
 
 __all__ = [
     "DEFAULT_CHECKINS",

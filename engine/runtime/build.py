@@ -16,18 +16,18 @@ import pendulum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..notifiers.abc import Notifier
-from ..notifiers.factory import build_notifier
-from ..notifiers.render import DigestRenderer
-from ..store.db import make_engine, session_factory, upgrade
-from .calendar import WorkingCalendar, data_dirs
-from .config import Settings
-from .deadlines import Offset
-from .delivery import DeliveryReport, deliver_pending
-from .events import Projection
-from .policy import ReminderPolicy, load_policy
-from .rules_durable import evaluate as evaluate_durable
-from .tick import Ticker, TickResult
+from ...notifiers.abc import Notifier
+from ...notifiers.factory import build_notifier
+from ...notifiers.render import DigestRenderer
+from ...store.db import make_engine, session_factory, upgrade
+from ..deadlines.calendar import WorkingCalendar, data_dirs
+from .settings import Settings
+from ..deadlines.spec import Offset
+from ..reminders.delivery import DeliveryReport, deliver_pending
+from ..services.events import Projection
+from ..reminders.policy import ReminderPolicy, load_policy
+from ..reminders.rules_durable import evaluate as evaluate_durable
+from ..reminders.tick import Ticker, TickResult
 
 
 @dataclass

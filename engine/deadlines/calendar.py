@@ -6,7 +6,7 @@ public holidays (放假) and the weekend days that become working days to make
 up for them (调休上班). Everything else follows the plain rule: Monday to
 Friday work, Saturday and Sunday rest. A year's calendar is unknown until its
 notice appears, so duban never guesses: a computation that needs a day of a
-year no data file covers raises :class:`~duban.engine.errors.CalendarYearMissing`.
+year no data file covers raises :class:`~duban.errors.CalendarYearMissing`.
 
 The data lives in ``rules/calendars/cn/YYYY.yaml`` (one file per notice, see
 ``rules/calendars/README.md``); an operator adds a year by dropping a file
@@ -35,8 +35,8 @@ from typing import Literal, Sequence
 
 import yaml
 
-from ..rules import CALENDARS_DIR
-from .errors import CalendarDataError, CalendarYearMissing, DubanError
+from ...rules import CALENDARS_DIR
+from ...errors import CalendarDataError, CalendarYearMissing, DubanError
 
 __all__ = [
     "CALENDAR_DIRS_ENV",

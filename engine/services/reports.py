@@ -7,7 +7,7 @@ waits for its event) — and :func:`render_html`, :func:`render_csv` and
 :func:`render_xlsx` write it for the portal, for a spreadsheet, for print.
 
 Status of a due instance *as of* a day (the report's words; the dashboard's
-per-obligation statuses are in :mod:`duban.engine.queries`):
+per-obligation statuses are in :mod:`duban.engine.services.queries`):
 
 =========  ===============  ====================================================
 done       按时完成           completed on or before its due date
@@ -54,7 +54,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..store.models import (
+from ...store.models import (
     DeadlineEntry,
     Extension,
     GroupMember,
@@ -65,8 +65,8 @@ from ..store.models import (
     Task,
     Unit,
 )
-from .calendar import WorkingCalendar
-from .errors import DubanError
+from ..deadlines.calendar import WorkingCalendar
+from ...errors import DubanError
 from .queries import DUE_SOON_WITHIN
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -1,0 +1,9 @@
+"""Plans as data: units directories, plan files, the importer, materialisation.
+
+* ``units``       — a government's units directory (units, groups, officials).
+* ``planfile``    — the strict plan-file loader and validator.
+* ``importer``    — the idempotent, audited import into the store.
+* ``materialize`` — obligations → due instances (occurrences) from their specs and events.
+
+May import: :mod:`duban.errors`, :mod:`duban.store`, :mod:`duban.rules`, :mod:`.common`, :mod:`.deadlines`.
+"""
