@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from duban.engine.deadlines.calendar import WorkingCalendar
-from duban.engine.deadlines.spec import Offset, Recurring, spec_from_json
+from duban.engine.deadlines.spec import Offset, Recurring, Triggered, spec_from_json
 from duban.errors import CalendarYearMissing
+from duban.engine.deadlines.offsets import add_offset
 from duban.engine.deadlines.projection import (
     Due,
     EventOccurrence,
     PlanContext,
     ProjectionError,
-    apply_offset,
     project,
 )
 from hypothesis import given, settings
@@ -292,17 +292,20 @@ def test_duplicate_event_ids_are_refused() -> None:
 
 
 def test_an_event_whose_instant_and_date_disagree() -> None:
+    # 20:00 UTC on 1 July is 04:00 on 2 July in the calendar's zone (北京时间).
+    flood = EventOccurrence(id="flood", on=D(2016, 7, 1), at=dt.datetime(2016, 7, 1, 20, 0, tzinfo=dt.timezone.utc))
     with pytest.raises(ProjectionError, match="flood"):
-        EventOccurrence(id="flood", on=D(2016, 7, 1), at=dt.datetime(2016, 7, 1, 20, 0, tzinfo=dt.timezone.utc))
+        project(Triggered(event="e", offset=Offset(unit="hours", amount=24)), PlanContext(plan_year=2016),
+                CAL, events={"e": [flood]})
 
 
-def test_apply_offset_units() -> None:
+def test_add_offset_units() -> None:
     start = D(2016, 6, 23)
-    assert apply_offset(start, Offset(unit="working_days", amount=0), CAL) == start
-    assert apply_offset(start, Offset(unit="days", amount=8), CAL) == D(2016, 7, 1)
-    assert apply_offset(start, Offset(unit="hours", amount=23), CAL) == start
-    assert apply_offset(start, Offset(unit="hours", amount=24), CAL) == D(2016, 6, 24)
-    assert apply_offset(D(2016, 12, 31), Offset(unit="months", amount=2), CAL) == D(2017, 2, 28)
+    assert add_offset(start, Offset(unit="working_days", amount=0), CAL) == start
+    assert add_offset(start, Offset(unit="days", amount=8), CAL) == D(2016, 7, 1)
+    assert add_offset(start, Offset(unit="hours", amount=23), CAL) == start
+    assert add_offset(start, Offset(unit="hours", amount=24), CAL) == D(2016, 6, 24)
+    assert add_offset(D(2016, 12, 31), Offset(unit="months", amount=2), CAL) == D(2017, 2, 28)
 
 
 # --------------------------------------------------------------------------- composite

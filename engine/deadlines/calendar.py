@@ -32,11 +32,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
+from zoneinfo import ZoneInfo
 
 import yaml
 
-from ...rules import CALENDARS_DIR
 from ...errors import CalendarDataError, CalendarYearMissing, DubanError
+from ...rules import CALENDARS_DIR
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+"""The zone of China's official calendar (北京时间); the configured ``timezone`` defaults to it."""
 
 __all__ = [
     "CALENDAR_DIRS_ENV",
@@ -492,7 +496,8 @@ class WorkingCalendar:
     between threads.
     """
 
-    __slots__ = ("_base", "_span", "_cum", "_work", "_rest", "_names", "_years", "_data", "_first", "_last")
+    __slots__ = ("_base", "_span", "_cum", "_work", "_rest", "_names", "_years", "_data", "_first", "_last",
+                 "_tz")
 
     _base: int
     _span: int
@@ -504,9 +509,11 @@ class WorkingCalendar:
     _data: dict[int, _YearData]
     _first: int
     _last: int
+    _tz: ZoneInfo
 
-    def __init__(self, years: Sequence[_YearData]) -> None:
+    def __init__(self, years: Sequence[_YearData], *, tz: ZoneInfo = CHINA_TZ) -> None:
         """Compile the tables; use :meth:`load` rather than calling this directly."""
+        self._tz = tz
         data = {y.notice.year: y for y in years}
         if not data:
             raise CalendarDataError("no calendar data: at least one year file is needed")
@@ -549,7 +556,7 @@ class WorkingCalendar:
     # -- construction
 
     @classmethod
-    def load(cls, dirs: Sequence[Path] | None = None) -> WorkingCalendar:
+    def load(cls, dirs: Sequence[Path] | None = None, *, tz: ZoneInfo = CHINA_TZ) -> WorkingCalendar:
         """Read every ``*.yaml`` of ``dirs`` (default: the shipped ``rules/calendars/cn``).
 
         A later directory's file for a year replaces an earlier one's (an
@@ -575,12 +582,21 @@ class WorkingCalendar:
         if errors:
             raise CalendarDataError(f"{len(errors)} problem(s) in the working-day calendar data:\n"
                                     + "\n".join(errors))
-        return cls(list(by_year.values()))
+        return cls(list(by_year.values()), tz=tz)
 
     @classmethod
     def default(cls) -> WorkingCalendar:
         """The shipped calendar (``rules/calendars/cn``), loaded once per process."""
         return _default_calendar()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone its days are counted in (the configured ``timezone``; 北京时间 by default).
+
+        Every "which day is it" question (an event's instant, an hour window, an
+        audit time shown to a person) is answered in this zone.
+        """
+        return self._tz
 
     # -- provenance
 

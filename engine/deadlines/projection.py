@@ -41,7 +41,7 @@ Semantics by kind (docs/calendar.md has the long form):
 Offsets: ``working_days`` count on the calendar strictly after the anchor day
 (and raise :class:`~duban.errors.CalendarYearMissing` past the data);
 ``days`` are calendar days; ``hours`` run from the event's instant ``at`` (or
-the start of its day) in Asia/Shanghai, the due date being the local date of
+the start of its day) in the calendar's zone (北京时间 by default), the due date being the local date of
 the deadline instant; ``months``/``years`` keep the day of month, clamped to
 the month's end (31 January + 1 month = 29 February 2016).
 """
@@ -52,25 +52,22 @@ import calendar as _stdcal
 import datetime as dt
 from dataclasses import dataclass
 from typing import Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from .calendar import WorkingCalendar
+from .offsets import add_offset, local_instant
 from .spec import DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
 from ...errors import DubanError
 
 __all__ = [
     "DEFAULT_CHECKINS",
     "DEFAULT_OFFSET",
-    "SHANGHAI",
     "Due",
     "EventOccurrence",
     "PlanContext",
     "ProjectionError",
-    "apply_offset",
     "project",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_OFFSET = Offset(unit="working_days", amount=10)
 """The window for a triggered duty whose text gives none ("及时"): 10 working days, configurable."""
 DEFAULT_CHECKINS: tuple[tuple[int, int], ...] = ((9, 30),)
@@ -105,7 +102,7 @@ class PlanContext:
 class EventOccurrence:
     """One happening of a trigger event (a provincial document issued, an emergency).
 
-    ``on`` is the local (Asia/Shanghai) date; ``at`` the instant when known,
+    ``on`` is the local date (in the calendar's zone); ``at`` the instant when known,
     which matters for hour offsets ("24小时内"). A naive ``at`` is read as
     Shanghai time.
     """
@@ -117,10 +114,13 @@ class EventOccurrence:
     def __post_init__(self) -> None:
         if not self.id:
             raise ProjectionError("an event occurrence needs a non-empty id")
-        if self.at is not None and _local(self.at).date() != self.on:
+
+    def check_instant(self, tz: dt.tzinfo) -> None:
+        """An instant must fall on the event's own date in the calendar's zone."""
+        if self.at is not None and local_instant(self.at, tz).date() != self.on:
             raise ProjectionError(
-                f"event {self.id!r}: instant {self.at.isoformat()!r} is on {_local(self.at).date()} "
-                f"in Asia/Shanghai, not on {self.on.isoformat()!r}")
+                f"event {self.id!r}: instant {self.at.isoformat()!r} is on {local_instant(self.at, tz).date()} "
+                f"in {tz}, not on {self.on.isoformat()!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,39 +141,6 @@ class Due:
 
 
 # --------------------------------------------------------------------------- offsets
-
-
-def _local(at: dt.datetime) -> dt.datetime:
-    return at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at.astimezone(SHANGHAI)
-
-
-def _add_months(d: dt.date, months: int) -> dt.date:
-    """``d`` plus calendar months, the day clamped to the target month's end."""
-    index = d.year * 12 + (d.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    return dt.date(year, month, min(d.day, _stdcal.monthrange(year, month)[1]))
-
-
-def apply_offset(on: dt.date, offset: Offset, calendar: WorkingCalendar, *,
-                 at: dt.datetime | None = None) -> dt.date:
-    """The last allowed date ``offset`` after an anchor day ``on`` (or instant ``at``).
-
-    Working days use :meth:`WorkingCalendar.add_workdays` (the anchor day
-    never counts); hours run from ``at`` or from 00:00 of ``on``, Shanghai
-    time, and give the local date of the deadline instant.
-    """
-    amount = offset.amount
-    if offset.unit == "working_days":
-        return calendar.add_workdays(on, amount)
-    if offset.unit == "days":
-        return on + dt.timedelta(days=amount)
-    if offset.unit == "hours":
-        start = _local(at) if at is not None else dt.datetime.combine(on, dt.time(), tzinfo=SHANGHAI)
-        return (start + dt.timedelta(hours=amount)).astimezone(SHANGHAI).date()
-    if offset.unit == "months":
-        return _add_months(on, amount)
-    return _add_months(on, 12 * amount)
 
 
 def _offset_text(offset: Offset) -> str:
@@ -204,7 +171,7 @@ def _relative(spec: Relative, part: int, ctx: PlanContext, calendar: WorkingCale
             return []
         return [Due(part=part, key="final", due=spec.due,
                     label=f"方案公布后{_offset_text(spec.offset)}内（{_cn(spec.due)}前）")]
-    due = apply_offset(ctx.published, spec.offset, calendar)
+    due = add_offset(ctx.published, spec.offset, calendar, tz=calendar.tz)
     return [Due(part=part, key="final", due=due,
                 label=f"方案公布（{_cn(ctx.published)}）后{_offset_text(spec.offset)}内（{_cn(due)}前）")]
 
@@ -277,15 +244,17 @@ def _ongoing(spec: Ongoing, part: int, ctx: PlanContext, checkins: Sequence[tupl
 _DAY_START = dt.time()
 
 
-def _event_order(event: EventOccurrence) -> tuple[dt.date, dt.datetime, str]:
+def _event_order(event: EventOccurrence, tz: dt.tzinfo) -> tuple[dt.date, dt.datetime, str]:
     """Earliest first: by date, then instant (an unknown instant counts as the start of its day), then id."""
-    instant = _local(event.at) if event.at else dt.datetime.combine(event.on, _DAY_START, tzinfo=SHANGHAI)
+    instant = local_instant(event.at, tz) if event.at else dt.datetime.combine(event.on, _DAY_START, tzinfo=tz)
     return event.on, instant, event.id
 
 
 def _triggered(spec: Triggered, part: int, calendar: WorkingCalendar,
                events: Mapping[str, Sequence[EventOccurrence]], default_offset: Offset) -> list[Due]:
-    occurrences = sorted(events.get(spec.event, ()), key=_event_order)
+    for event in events.get(spec.event, ()):
+        event.check_instant(calendar.tz)
+    occurrences = sorted(events.get(spec.event, ()), key=lambda e: _event_order(e, calendar.tz))
     if not occurrences:
         return []
     ids = [e.id for e in occurrences]
@@ -299,7 +268,7 @@ def _triggered(spec: Triggered, part: int, calendar: WorkingCalendar,
         occurrences = occurrences[:1]
     out: list[Due] = []
     for event in occurrences:
-        due = apply_offset(event.on, offset, calendar, at=event.at)
+        due = add_offset(event.on, offset, calendar, at=event.at, tz=calendar.tz)
         key = f"event:{event.id}" if spec.per_event else "final"
         out.append(Due(part=part, key=key, due=due,
                        label=f"触发事件（{event.id}，{_cn(event.on)}）后{window}内（{default_note}{_cn(due)}前）"))

@@ -47,8 +47,7 @@ from ..deadlines.calendar import WorkingCalendar
 from ..deadlines.spec import Offset
 from .planfile import LoadResult
 from .planfile import Plan as PlanData
-from ..services.events import reapply_extensions
-from .materialize import active_events, sync_occurrences
+from .materialize import active_events, reapply_extensions, sync_occurrences
 from ..deadlines.projection import EventOccurrence, PlanContext
 from .units import UnitDirectory
 

@@ -16,11 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+import datetime as dt
+
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ...store.bulk import bulk_insert
-from ...store.models import Event, Occurrence
+from ...store.models import Event, Extension, Obligation, Occurrence
 from ..deadlines.calendar import WorkingCalendar
 from ..deadlines.spec import Offset, spec_from_json
 from ..deadlines.projection import Due, EventOccurrence, PlanContext, project
@@ -118,3 +120,39 @@ def _event_id(due: Due, events: Sequence[EventOccurrence]) -> int | None:
     if due.key == "final" and events:
         return int(events[0].id)
     return None
+
+
+def reapply_extensions(session: Session, stats: SyncStats | None = None, *, plan_id: str,
+                       trigger_key: str | None = None) -> int:
+    """Restore approved extensions that a re-projection moved back; returns how many it restored.
+
+    The plan import re-projects too: it should call this after its own sync
+    (with ``trigger_key=None`` for the whole plan).
+    """
+    stmt = (select(Occurrence.id, Occurrence.due, Occurrence.key, Obligation.okey, func.max(Extension.until))
+            .join(Extension, Extension.occurrence_id == Occurrence.id)
+            .join(Obligation, Obligation.id == Occurrence.obligation_id)
+            .where(Extension.status == "approved", Occurrence.state == "open", Obligation.plan_id == plan_id)
+            .group_by(Occurrence.id, Occurrence.due, Occurrence.key, Obligation.okey))
+    if trigger_key is not None:
+        stmt = stmt.where(Obligation.trigger_key == trigger_key)
+    restored = 0
+    for occ_id, due, key, okey, until in session.execute(stmt).all():
+        if until > due:
+            session.execute(update(Occurrence).where(Occurrence.id == occ_id).values(due=until))
+            restored += 1
+            if stats is not None:
+                _drop_change(stats, okey, key, until)
+    return restored
+
+
+def _drop_change(stats: SyncStats, okey: str, key: str, due: dt.date) -> None:
+    """Forget a "moved" change that the restored extension undid (it did not happen, in effect)."""
+    for i, change in enumerate(stats.changes):
+        if change.get("obligation") == okey and change.get("occurrence") == key and "due_before" in change:
+            if change["due_before"] == due.isoformat():
+                del stats.changes[i]
+                stats.moved -= 1
+            else:
+                stats.changes[i] = {**change, "due_after": due.isoformat(), "kept_extension": True}
+            return

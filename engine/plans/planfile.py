@@ -32,7 +32,8 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol, TypeAlias
 from collections.abc import Iterator, Mapping, Sequence
 
-from ..deadlines.spec import Composite, DeadlineSpec, Fixed, Relative, Spec, Triggered, spec_from_json
+from ..deadlines.offsets import OffsetRangeError, add_offset
+from ..deadlines.spec import Composite, DeadlineSpec, Fixed, Offset, Relative, Spec, Triggered, spec_from_json
 from ...errors import CalendarDataError, CalendarYearMissing, DubanError, PhraseError, SpecError
 from ..common.strictyaml import (
     Diagnostic,
@@ -307,19 +308,8 @@ class _Session:
         if key not in self.relative_dues:
             result: dt.date | DubanError
             try:
-                if unit == "working_days":
-                    result = self.get_calendar().add_workdays(anchor, amount)
-                elif unit == "days":
-                    result = anchor + dt.timedelta(days=amount)
-                elif unit == "hours":
-                    result = anchor + dt.timedelta(days=-(-amount // 24))
-                else:
-                    import pendulum
-
-                    months = amount * (12 if unit == "years" else 1)
-                    moved = pendulum.date(anchor.year, anchor.month, anchor.day).add(months=months)
-                    result = dt.date(moved.year, moved.month, moved.day)
-            except (CalendarYearMissing, CalendarDataError) as exc:
+                result = add_offset(anchor, Offset(unit=unit, amount=amount), self.get_calendar())  # type: ignore[arg-type]
+            except (CalendarYearMissing, CalendarDataError, OffsetRangeError) as exc:
                 result = exc
             self.relative_dues[key] = result
         return self.relative_dues[key]
