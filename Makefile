@@ -21,7 +21,10 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@# setuptools prints one notice for every editable install of a package-dir mapping ("be careful
+	@# with folders named like your package"); it is filtered by its text, every other warning shows
+	@# (tests/test_packaging.py builds the wheel with warnings as errors).
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 setup: $(STAMP)

@@ -11,46 +11,41 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import click
 
-from ..engine.deadlines.calendar import CALENDAR_DIRS_ENV, DEFAULT_DIR, Notice, WorkingCalendar, data_dirs
+from ..engine.deadlines.calendar import Notice, WorkingCalendar
+from ..engine.runtime.settings import CALENDAR_DIRS_ENV
 from ..errors import CalendarDataError, CalendarYearMissing
+from .context import app, data_dir_option
 
 EXIT_INVALID_DATA = 1
 EXIT_YEAR_MISSING = 3
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COUNT = re.compile(r"^\d+$")
-_DIRS_KEY = "duban.calendar.extra_dirs"
 _WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 @click.group()
-@click.option("--data-dir", "extra_dirs", multiple=True, envvar=CALENDAR_DIRS_ENV,
-              type=click.Path(file_okay=False, path_type=Path),
-              help=f"An extra directory of YYYY.yaml calendar files, read after the shipped {DEFAULT_DIR} "
-                   f"(repeatable; a year found again replaces the shipped one). Also ${CALENDAR_DIRS_ENV}, "
-                   "separated like PATH.")
-@click.pass_context
-def calendar(ctx: click.Context, extra_dirs: tuple[Path, ...]) -> None:
+@data_dir_option
+def calendar() -> None:
     """The official working-day calendar (工作日历): holidays (放假) and make-up workdays (调休上班).
 
     Each year comes from the State Council General Office's holiday notice
     (国务院办公厅关于YYYY年部分节假日安排的通知, 国办发明电〔…〕N号). A year
     without its notice is not guessed: commands that need it exit 3 and say
-    how to add the year's data file (see docs/calendar.md).
+    how to add the year's data file (see docs/calendar.md). Extra years come
+    from the config's calendar.extra_dirs, $DUBAN_CALENDAR_DIRS and --data-dir,
+    for this and every other command.
     """
-    ctx.meta[_DIRS_KEY] = tuple(extra_dirs)
 
 
 def _load(ctx: click.Context) -> WorkingCalendar:
-    """The shipped calendar, or the shipped data plus the operator's extra directories."""
-    extra: tuple[Path, ...] = ctx.meta.get(_DIRS_KEY, ())
+    """The configured calendar (shipped years plus every configured folder), as every command sees it."""
     try:
-        return WorkingCalendar.load(data_dirs(extra)) if extra else WorkingCalendar.default()
+        return app().calendar
     except CalendarDataError as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(EXIT_INVALID_DATA)
@@ -59,7 +54,7 @@ def _load(ctx: click.Context) -> WorkingCalendar:
 def _year_missing(ctx: click.Context, exc: CalendarYearMissing) -> NoReturn:
     click.echo(f"error: {exc}", err=True)
     click.echo(f"hint: see docs/calendar.md ('Adding a year'); the file may also go in a directory named by "
-               f"--data-dir / ${CALENDAR_DIRS_ENV}", err=True)
+               f"calendar.extra_dirs in the config, ${CALENDAR_DIRS_ENV} or --data-dir", err=True)
     ctx.exit(EXIT_YEAR_MISSING)
 
 

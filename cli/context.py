@@ -1,9 +1,12 @@
-"""What every store-backed command needs: settings, the database, the calendar.
+"""What every command needs: the runtime built from the configuration, once per command.
 
-Built lazily, once per command, from the configuration (``config.yaml``,
-``DUBAN_CONFIG``, ``DUBAN_*``). Commands call :func:`app` and never open
-connections of their own, so tests point a whole command at a store with two
-environment variables.
+Built lazily from the configuration (``config.yaml``, ``DUBAN_CONFIG``,
+``DUBAN_*``, ``--data-dir``) by the one settings → runtime factory,
+:func:`duban.engine.runtime.build.build_runtime`, the same the dashboard and
+the tests use. Commands call :func:`app` and never open connections or load
+calendars of their own, so tests point a whole command at a store with two
+environment variables, and a calendar year added through any of the three
+documented ways is seen by every command.
 """
 
 from __future__ import annotations
@@ -12,20 +15,15 @@ import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import pendulum
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from ..engine.deadlines.calendar import WorkingCalendar, data_dirs
-from ..engine.runtime.settings import ConfigError, Settings, load_settings
+from ..engine.runtime.build import Runtime, build_runtime
+from ..engine.runtime.settings import CALENDAR_DIRS_ENV, ConfigError, load_settings
 from ..errors import CalendarYearMissing, DubanError
-from ..store.db import make_engine, session_factory, upgrade
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,51 +31,39 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_CALENDAR = 3
 
+#: What a command works with: the runtime (settings, engine, sessions, calendar, today(), transaction()).
+App = Runtime
 
-@dataclass
-class App:
-    settings: Settings
-    _engine: Engine | None = None
-    _calendar: WorkingCalendar | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            upgrade(self._engine)  # commands on a fresh database migrate it themselves
-        return self._engine
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        return session_factory(self.engine)
-
-    @property
-    def calendar(self) -> WorkingCalendar:
-        if self._calendar is None:
-            self._calendar = (WorkingCalendar.load(data_dirs(self.settings.calendar_dirs))
-                              if self.settings.calendar_dirs else WorkingCalendar.default())
-        return self._calendar
-
-    def today(self) -> dt.date:
-        """Today in the configured time zone (only the CLI asks for it; the engine takes as_of)."""
-        return pendulum.now(self.settings.timezone).date()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
-            yield session
+_DATA_DIRS = "duban.calendar.data_dirs"
 
 
-def app() -> App:
+def _remember_data_dirs(ctx: click.Context, _param: click.Parameter, value: tuple[Path, ...]) -> tuple[Path, ...]:
+    ctx.meta.setdefault(_DATA_DIRS, []).extend(value)
+    return value
+
+
+#: ``--data-dir DIR`` (repeatable), accepted by ``duban`` itself and by ``duban calendar``:
+#: an extra folder of calendar years, read after ``calendar.extra_dirs`` and ``$DUBAN_CALENDAR_DIRS``.
+data_dir_option = click.option(
+    "--data-dir", "data_dirs", multiple=True, expose_value=False, is_eager=True, callback=_remember_data_dirs,
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"An extra folder of YYYY.yaml working-day calendar files, read after the shipped years, the config's "
+         f"calendar.extra_dirs and ${CALENDAR_DIRS_ENV} (repeatable; a year found again replaces the earlier one).")
+
+
+def app() -> Runtime:
+    """This command's runtime, built on first use; a bad configuration exits 1 listing every problem."""
     ctx = click.get_current_context()
     root = ctx.find_root()
     if root.obj is None:
         try:
-            root.obj = App(load_settings())
+            settings = load_settings(calendar_dirs=tuple(ctx.meta.get(_DATA_DIRS, ())))
         except ConfigError as exc:
             click.echo(str(exc), err=True)
             ctx.exit(EXIT_INVALID)
-    return root.obj
+        root.obj = build_runtime(settings)
+    obj: Runtime = root.obj
+    return obj
 
 
 def handle_errors(fn: F) -> F:

@@ -17,7 +17,9 @@ from typing import IO, Any
 import click
 
 from ..errors import DubanError, PhraseError
+from ..engine.deadlines.calendar import WorkingCalendar
 from ..engine.deadlines.phrases import KNOWN_FORMS, compile_phrase
+from .context import EXIT_INVALID, app
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -68,7 +70,7 @@ def _error_line(exc: Exception) -> dict[str, Any]:
     return {"error": str(exc).splitlines()[0], "code": code}
 
 
-def _answer(line: str, lineno: int) -> dict[str, Any]:
+def _answer(line: str, lineno: int, calendar: WorkingCalendar | None) -> dict[str, Any]:
     """One batch line (``{"phrase", "plan_year", "published"}``) → the spec or an error object."""
     try:
         data = json.loads(line)
@@ -80,13 +82,22 @@ def _answer(line: str, lineno: int) -> dict[str, Any]:
     try:
         plan_year = _parse_year(data["plan_year"]) if data.get("plan_year") is not None else None
         published = _parse_date(data["published"]) if data.get("published") is not None else None
-        spec = compile_phrase(data["phrase"], plan_year=plan_year, published=published)
+        spec = compile_phrase(data["phrase"], plan_year=plan_year, published=published, calendar=calendar)
     except (DubanError, ValueError) as exc:
         answer = _error_line(exc)
         if not isinstance(exc, DubanError):
             answer["error"] = f"line {lineno}: {answer['error']}"
         return answer
     return spec.to_json()
+
+
+def _calendar() -> WorkingCalendar:
+    """The configured calendar (extra years from config, $DUBAN_CALENDAR_DIRS, --data-dir), as the tick uses."""
+    try:
+        return app().calendar
+    except DubanError as exc:  # malformed calendar data: invalid input
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_INVALID) from None
 
 
 @click.group()
@@ -119,14 +130,16 @@ def explain(phrase: str | None, plan_year: int | None, published: dt.date | None
         if phrase is not None or plan_year is not None or published is not None:
             raise click.UsageError("--batch takes its phrases, plan years and dates from FILE; "
                                    "give no PHRASE, --plan-year or --published with it")
+        calendar = _calendar()
         for lineno, line in enumerate(batch, start=1):
             if line.strip():
-                click.echo(_dumps(_answer(line, lineno)))
+                click.echo(_dumps(_answer(line, lineno, calendar)))
         return
     if phrase is None:
         raise click.UsageError("give a PHRASE or --batch FILE")
     try:
-        spec = compile_phrase(phrase, plan_year=plan_year, published=published)
+        spec = compile_phrase(phrase, plan_year=plan_year, published=published,
+                              calendar=_calendar() if published is not None else None)
     except PhraseError as exc:
         click.echo(f"error [{exc.code}]: {exc}", err=True)
         raise SystemExit(2) from None

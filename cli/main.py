@@ -11,6 +11,8 @@ import click
 
 from .. import __version__
 from .calendar_cmd import calendar
+from .config_cmd import config
+from .context import data_dir_option
 from .deadline_cmd import deadline
 from .draft_cmd import plan_draft_command
 from .engine_cmd import notifications, run_cmd, simulate_cmd, tick
@@ -18,12 +20,14 @@ from .plan_cmd import plan
 from .store_cmd import db, obligations, plan_import_command, units
 from .web_cmd import serve_cmd, user
 from .events_cmd import complete_cmd, event, extend, triggers, waive_cmd
+from .inbox_cmd import inbox
 from .audit_cmd import audit_group
 from .report_cmd import calendar_feed_cmd, report_cmd, scores_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="duban")
+@data_dir_option
 def cli() -> None:
     """duban（督办）— 工作方案完成时限督办: deadline compliance for government work plans.
 
@@ -36,6 +40,7 @@ def cli() -> None:
 
 cli.add_command(deadline)
 cli.add_command(calendar)
+cli.add_command(config)
 plan_import_command(plan)
 plan_draft_command(plan)
 cli.add_command(plan)
@@ -57,6 +62,7 @@ cli.add_command(scores_cmd)
 cli.add_command(calendar_feed_cmd)
 cli.add_command(serve_cmd)
 cli.add_command(user)
+cli.add_command(inbox)
 
 
 def main() -> None:

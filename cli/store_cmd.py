@@ -13,6 +13,7 @@ from ..engine.plans.importer import import_result
 from ..engine.plans.planfile import load_plans
 from ..store.db import current_revision, upgrade
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
+from .plan_cmd import echo_warnings
 
 
 @click.group()
@@ -41,15 +42,15 @@ def plan_import_command(plan: click.Group) -> None:
         """Validate plan files, then write them to the store in one transaction.
 
         With no PATHS, imports the configured plan folders (rules/plans). Nothing
-        is written if any file has an error (exit 1, every error listed).
+        is written if any file has an error (exit 1, every error listed). Open
+        review notes are counted on one line; `plan validate --notes` lists them.
         Re-importing an unchanged plan changes nothing; a changed plan updates
         rows in place and the audit log records what changed.
         """
         a = app()
         targets = list(paths) or list(a.settings.plan_dirs)
         result = load_plans(targets, units_dirs=list(a.settings.units_dirs), calendar=a.calendar)
-        for warning in result.warnings:
-            click.echo(f"warning: {warning.format()}", err=True)
+        echo_warnings(result, result.warnings, notes=False, paths=targets)
         if result.errors:
             for error in result.errors:
                 click.echo(error.format(), err=True)

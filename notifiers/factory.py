@@ -231,7 +231,9 @@ def _webhook(reader: _Reader, env: Mapping[str, str]) -> WebhookNotifier:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             reader.fail(f"url: {redact_url(url)!r} is not an http(s) URL with a host")
-    format = reader.choice("format", FORMATS, "json")
+    # "generic" is the documented name of duban's own JSON payload; "json" stays accepted.
+    format = reader.choice("format", ("generic", *FORMATS), "json")
+    format = "json" if format == "generic" else format
     timeout = reader.number("timeout", 10.0)
     max_bytes = reader.integer("max_bytes", 4000, minimum=256)
     retry_after = reader.number("retry_after", 300.0)

@@ -289,7 +289,11 @@ def test_cli_valid_prints_summary_and_warnings() -> None:
     assert out.exit_code == 0, out.output
     assert out.stdout.strip() == ("1 plans, 4 tasks, 6 requirements, 6 deadline entries, 20 obligations, "
                                   "1 open review notes")
-    assert out.stderr.startswith(f"warning: {DEMO_PLAN}:44: review-open tasks[1].requirements[1].review[0]: ")
+    # Open review notes: one line counting them by field; --notes lists each.
+    assert out.stderr == (f"warning: 1 open review note (units 1); list them: duban plan validate --notes "
+                          f"{DEMO_PLAN}\n")
+    listed = CliRunner().invoke(plan, ["validate", str(DEMO_PLAN), "--units-dir", str(UNITS), "--notes"])
+    assert listed.stderr.startswith(f"warning: {DEMO_PLAN}:44: review-open tasks[1].requirements[1].review[0]: ")
 
 
 def test_cli_strict_fails_on_warnings() -> None:
