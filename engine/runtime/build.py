@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pendulum
 from sqlalchemy import Engine
@@ -27,7 +28,7 @@ from ...notifiers.abc import Notifier
 from ...notifiers.factory import build_notifier
 from ...notifiers.render import DigestRenderer
 from ...store.db import make_engine, session_factory, upgrade
-from ..deadlines.calendar import WorkingCalendar, data_dirs
+from ..deadlines.calendar import CHINA_TZ, WorkingCalendar, data_dirs
 from ..deadlines.spec import Offset
 from ..reminders.delivery import DeliveryReport, deliver_pending
 from ..reminders.policy import ReminderPolicy, load_policy
@@ -43,11 +44,14 @@ def load_calendar(settings: Settings) -> WorkingCalendar:
 
     The folders are resolved once, in :func:`~.settings.load_settings`
     (``calendar.extra_dirs``, then ``$DUBAN_CALENDAR_DIRS``, then
-    ``--data-dir``), so every command counts on the same years.
+    ``--data-dir``), so every command counts on the same years. The calendar
+    carries the configured ``timezone``: every "which day is it" question
+    (an event's instant, an hour window) is answered in that zone.
     """
-    if not settings.calendar_dirs:
+    tz = ZoneInfo(settings.timezone)
+    if not settings.calendar_dirs and tz == CHINA_TZ:
         return WorkingCalendar.default()
-    return WorkingCalendar.load(data_dirs(settings.calendar_dirs))
+    return WorkingCalendar.load(data_dirs(settings.calendar_dirs), tz=tz)
 
 
 def notifier_settings(settings: Settings) -> dict[str, Any]:
