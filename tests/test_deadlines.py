@@ -135,20 +135,28 @@ _events = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
 def _recurring(draw: st.DrawFn) -> Recurring:
     start = draw(st.one_of(st.none(), _dates))
     until = draw(st.one_of(st.none(), _dates.filter(lambda d: start is None or d >= start)))
+    freq = draw(st.sampled_from(FREQS))
+    # day (of the month) reads with monthly and longer rhythms, weekday with weekly; lag excludes day.
+    lag = draw(st.one_of(st.none(), _offsets))
+    day = None if freq in ("daily", "weekly") or lag is not None else draw(
+        st.one_of(st.none(), st.just("last"), st.integers(1, 31)))
     return Recurring(
-        freq=draw(st.sampled_from(FREQS)),
+        freq=freq,
         months=draw(st.one_of(st.none(), st.lists(st.integers(1, 12), min_size=1, max_size=12, unique=True)
                               .map(lambda ms: tuple(sorted(ms))))),
-        day=draw(st.one_of(st.none(), st.just("last"), st.integers(1, 31))),
+        day=day, interval=draw(st.integers(1, 12)),
+        weekday=draw(st.one_of(st.none(), st.integers(1, 7))) if freq == "weekly" else None, lag=lag,
         start=start, until=until, ambiguous=draw(st.booleans()), note=draw(_notes))
 
 
 _leaves = st.one_of(
     st.builds(Fixed, due=_dates, roll=st.sampled_from(["as_written", "next_workday"]), ambiguous=st.booleans(),
-              note=_notes),
+              note=_notes).flatmap(lambda f: st.one_of(st.just(f), _dates.filter(lambda d: d <= f.due).map(
+                  lambda d: Fixed(due=f.due, start=d, roll=f.roll, ambiguous=f.ambiguous, note=f.note)))),
     _recurring(),
     st.builds(Ongoing, until=st.one_of(st.none(), _dates), ambiguous=st.booleans(), note=_notes),
     st.builds(Triggered, event=_events, offset=st.one_of(st.none(), _offsets), per_event=st.booleans(),
+              description=st.one_of(st.none(), st.text(min_size=1, max_size=20)),
               ambiguous=st.booleans(), note=_notes),
     st.builds(Relative, anchor=st.just("plan_published"), offset=_offsets, due=st.one_of(st.none(), _dates),
               ambiguous=st.booleans(), note=_notes),
@@ -171,8 +179,10 @@ def test_every_spec_round_trips_through_yaml_strings(spec: Spec) -> None:
 @given(_specs)
 def test_json_keys_are_the_contracts(spec: Spec) -> None:
     allowed = {
-        "fixed": {"due", "roll"}, "recurring": {"freq", "months", "day", "start", "until"}, "ongoing": {"until"},
-        "triggered": {"event", "offset", "per_event"}, "relative": {"anchor", "offset", "due"},
+        "fixed": {"due", "roll", "start"},
+        "recurring": {"freq", "months", "day", "start", "until", "interval", "weekday", "lag"},
+        "ongoing": {"until", "start"},
+        "triggered": {"event", "offset", "per_event", "description"}, "relative": {"anchor", "offset", "due"},
         "composite": {"parts"},
     }
     for data in [spec.to_json(), *spec.to_json().get("parts", [])]:
@@ -194,7 +204,16 @@ BAD: list[tuple[Any, str, str]] = [
     ({"kind": "fixed", "due": "2016-12-31", "roll": "previous_workday"}, "roll", "unknown roll"),
     ({"kind": "fixed", "due": "2016-12-31", "note": 5}, "note", "note must be text"),
     ({"kind": "fixed", "due": "2016-12-31", "ambiguous": "yes"}, "ambiguous", "expected true or false"),
-    ({"kind": "recurring", "freq": "weekly"}, "freq", "unknown freq 'weekly'"),
+    ({"kind": "recurring", "freq": "hourly"}, "freq", "unknown freq 'hourly'"),
+    ({"kind": "recurring", "freq": "monthly", "weekday": 1}, "weekday", "only reads with freq 'weekly'"),
+    ({"kind": "recurring", "freq": "weekly", "weekday": 8}, "weekday", "weekday must be 1..7"),
+    ({"kind": "recurring", "freq": "weekly", "day": 3}, "day", "does not read with freq 'weekly'"),
+    ({"kind": "recurring", "freq": "monthly", "interval": 0}, "interval", "interval must be"),
+    ({"kind": "recurring", "freq": "monthly", "day": 5, "lag": {"days": 5}}, "lag", "either a day or a lag"),
+    ({"kind": "recurring", "freq": "monthly", "lag": {"days": -5}}, "lag.days", "non-negative"),
+    ({"kind": "fixed", "due": "2016-03-01", "start": "2016-04-01"}, "start", "is after due"),
+    ({"kind": "ongoing", "until": "2016-03-01", "start": "2016-04-01"}, "start", "is after until"),
+    ({"kind": "triggered", "event": "x", "description": 3}, "description", "must be text"),
     ({"kind": "recurring", "freq": "monthly", "months": []}, "months", "non-empty list of 1..12"),
     ({"kind": "recurring", "freq": "monthly", "months": [0]}, "months", "non-empty list of 1..12"),
     ({"kind": "recurring", "freq": "monthly", "months": [True]}, "months[0]", "expected an integer"),
@@ -216,8 +235,8 @@ BAD: list[tuple[Any, str, str]] = [
     # Inside a composite, the path leads to the part.
     ({"kind": "composite", "parts": [{"kind": "ongoing"}, {"kind": "fixed", "due": "2016-13-01"}]},
      "parts[1].due", "impossible date"),
-    ({"kind": "composite", "parts": [{"kind": "ongoing"}, {"kind": "recurring", "freq": "weekly"}]},
-     "parts[1].freq", "unknown freq 'weekly'"),
+    ({"kind": "composite", "parts": [{"kind": "ongoing"}, {"kind": "recurring", "freq": "hourly"}]},
+     "parts[1].freq", "unknown freq 'hourly'"),
     ({"kind": "composite", "parts": [{"kind": "ongoing"}, {"kind": "triggered", "event": "Bad"}]},
      "parts[1].event", "snake_case"),
     ({"kind": "composite", "parts": [{"kind": "ongoing"}, {"kind": "recurring", "freq": "monthly",
@@ -255,7 +274,9 @@ def test_spec_error_is_a_value_error_and_a_duban_error() -> None:
     lambda: Fixed(due=D(2016, 12, 31), roll="previous_workday"),  # type: ignore[arg-type]
     lambda: Recurring(freq="monthly", months=(True,)),
     lambda: Recurring(freq="monthly", day=0),
-    lambda: Recurring(freq="weekly"),  # type: ignore[arg-type]
+    lambda: Recurring(freq="hourly"),  # type: ignore[arg-type]
+    lambda: Recurring(freq="monthly", weekday=1),
+    lambda: Fixed(due=D(2016, 3, 1), start=D(2016, 3, 2)),
     lambda: Triggered(event="9lives"),
     lambda: Relative(anchor="today", offset=Offset(unit="days", amount=1)),  # type: ignore[arg-type]
     lambda: Composite(parts=(Ongoing(),)),

@@ -403,10 +403,12 @@ EXAMPLES: list[tuple[str, dict[str, Any]]] = [
     ("国务院文件印发后一个月内", {"kind": "triggered", "event": "national_document_issued", "offset": {"months": 1}}),
     ("24小时内", {"kind": "triggered", "event": "unspecified_event", "offset": {"hours": 24}, "ambiguous": True,
                 "note": "24小时内: a window with no event named; bind it to a plan trigger"}),
-    ("待条件成熟后", {"kind": "triggered", "event": "document_issued", "offset": None, "ambiguous": True,
+    ("待条件成熟后", {"kind": "triggered", "event": "document_issued", "description": "待条件成熟", "offset": None,
+                  "ambiguous": True,
                   "note": "unrecognised event '待条件成熟': generic name 'document_issued'; "
                           "bind it to a plan trigger and confirm"}),
-    ("收到通知后5个工作日内", {"kind": "triggered", "event": "document_received", "offset": {"working_days": 5},
+    ("收到通知后5个工作日内", {"kind": "triggered", "event": "document_received", "description": "收到通知",
+                        "offset": {"working_days": 5},
                         "ambiguous": True,
                         "note": "unrecognised event '收到通知': generic name 'document_received'; "
                                 "bind it to a plan trigger and confirm"}),
@@ -650,7 +652,7 @@ def test_any_text_compiles_to_a_valid_spec_or_a_phrase_error(phrase: str, plan_y
     try:
         spec = compile_phrase(phrase, plan_year=plan_year, published=published)
     except PhraseError as exc:
-        assert exc.code in ("empty-phrase", "unknown-phrase", "impossible-date", "needs-plan-year")
+        assert exc.code in ("empty-phrase", "unknown-phrase", "impossible-date", "needs-plan-year", "no-deadline")
         return
     assert spec_from_json(spec.to_json()) == spec
 

@@ -193,9 +193,8 @@ def test_ongoing_without_an_end_has_only_checkins() -> None:
 
 def test_ongoing_checkins_are_configurable_and_follow_publication() -> None:
     got = dues({"kind": "ongoing", "until": "2016-12-31"}, checkins=((3, 31), (6, 30), (9, 30), (12, 31)))
-    # 3-31 was before the plan; 12-31 is the final itself.
-    assert got == [(0, "checkin:2016-06-30", D(2016, 6, 30)), (0, "checkin:2016-09-30", D(2016, 9, 30)),
-                   (0, "final", D(2016, 12, 31))]
+    # 3-31 was before the plan; 6-30 is inside the 20 working days after publication; 12-31 is the final itself.
+    assert got == [(0, "checkin:2016-09-30", D(2016, 9, 30)), (0, "final", D(2016, 12, 31))]
     open_ended = dues({"kind": "ongoing", "until": None}, checkins=((12, 31),))
     assert open_ended == [(0, "checkin:2016-12-31", D(2016, 12, 31))]
 

@@ -25,6 +25,12 @@ Semantics by kind (docs/calendar.md has the long form):
     the defaults are the period ends (quarterly 3/6/9/12, semiannual 6/12,
     annual 12). An occurrence whose period ended before the plan was
     published is dropped: a plan published on 23 June owes Q2 but not Q1.
+    ``weekly``: one due per ISO week on ``weekday`` (default Sunday, the
+    week's end), key ``2016-W27``; ``daily``: one per day, key the date.
+    ``interval`` N keeps every N-th occurrence, the first being the one at
+    ``start``. ``lag``: each occurrence is due the offset after its period's
+    end (次月5日前: May's is due 5 June), kept when its *period* ends within
+    ``start``..``until`` (so December's may fall due in January).
 ``ongoing``
     Check-ins (``checkins``, month/day points, marked ``checkin=True``)
     after publication and before ``until``, plus a final due at ``until``;
@@ -96,6 +102,9 @@ class PlanContext:
 
     plan_year: int
     published: dt.date | None = None
+    #: No check-in falls within this many working days after publication: a
+    #: unit cannot report progress on work it has only just been given.
+    checkin_grace: int = 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -156,11 +165,13 @@ def _cn(d: dt.date) -> str:
 
 def _fixed(spec: Fixed, part: int, calendar: WorkingCalendar) -> list[Due]:
     due = spec.due
-    label = f"{_cn(due)}前"
+    label = f"{_cn(spec.start)}至{_cn(due)}" if spec.start is not None else f"{_cn(due)}前"
     if spec.roll == "next_workday":
         rolled = calendar.roll_forward(due)
         if rolled != due:
             label = f"{_cn(rolled)}前（原定{_cn(due)}，遇节假日顺延）"
+            if spec.start is not None:
+                label = f"{_cn(spec.start)}至{label}"
         due = rolled
     return [Due(part=part, key="final", due=due, label=label)]
 
@@ -192,26 +203,71 @@ def _period_of(freq: str, year: int, month: int, monthly_grain: bool) -> tuple[s
     return f"{year}", f"{year}年度", last
 
 
-def _recurring(spec: Recurring, part: int, ctx: PlanContext) -> list[Due]:
+def _recurring(spec: Recurring, part: int, ctx: PlanContext, calendar: WorkingCalendar) -> list[Due]:
     start = spec.start or dt.date(ctx.plan_year, 1, 1)
     until = spec.until or dt.date(ctx.plan_year, 12, 31)
+    if spec.freq in ("daily", "weekly"):
+        periods = _short_periods(spec, start, until)
+    else:
+        periods = _month_periods(spec, start, until)
+    out: list[Due] = []
+    for index, (key, label, period_end, due) in enumerate(periods):
+        if index % spec.interval:
+            continue  # 每两个月, 每两年: every interval-th period, the first being the one at the start
+        if ctx.published is not None and period_end < ctx.published:
+            continue
+        if spec.lag is not None:
+            due = add_offset(period_end, spec.lag, calendar, tz=calendar.tz)
+            label = f"{label}（期末后{_offset_text(spec.lag)}内）"
+        out.append(Due(part=part, key=key, due=due, label=label))
+    return out
+
+
+_Period = tuple[str, str, dt.date, dt.date]
+"""An occurrence: its key, its label, the last day of its period, its due date (before any lag)."""
+
+
+def _month_periods(spec: Recurring, start: dt.date, until: dt.date) -> list[_Period]:
+    """Occurrences of monthly and longer rhythms, in date order (those with a lag: by period end)."""
     months = tuple(sorted(set(spec.months))) if spec.months is not None else _NATURAL_MONTHS[spec.freq]
     size = _PERIOD_MONTHS[spec.freq]
     # Two chosen months in one period ("中考3月高考11月" read as annual) would share a key:
     # such a rhythm is tracked month by month instead.
     monthly_grain = any(sum(1 for m in months if (m - 1) // size == p) > 1 for p in range(12 // size))
-    out: list[Due] = []
+    out: list[_Period] = []
     for year in range(start.year, until.year + 1):
         for month in months:
             last_day = _stdcal.monthrange(year, month)[1]
             day = last_day if spec.day in (None, "last") else min(int(spec.day), last_day)
             due = dt.date(year, month, day)
-            if not start <= due <= until:
-                continue
             key, label, period_end = _period_of(spec.freq, year, month, monthly_grain)
-            if ctx.published is not None and period_end < ctx.published:
+            # With a lag the occurrence belongs to its period (次月5日前: May's is due 5 June).
+            if not start <= (period_end if spec.lag is not None else due) <= until:
                 continue
-            out.append(Due(part=part, key=key, due=due, label=label))
+            out.append((key, label, period_end, due))
+    return out
+
+
+def _short_periods(spec: Recurring, start: dt.date, until: dt.date) -> list[_Period]:
+    """Occurrences of daily and weekly rhythms (每日, 每周一), restricted to ``months`` when given."""
+    out: list[_Period] = []
+    if spec.freq == "daily":
+        day = start
+        while day <= until:
+            if spec.months is None or day.month in spec.months:
+                out.append((day.isoformat(), _cn(day), day, day))
+            day += dt.timedelta(days=1)
+        return out
+    monday = start - dt.timedelta(days=start.isoweekday() - 1)
+    weekday = spec.weekday or 7  # no day named: the week's end
+    while monday <= until:
+        due = monday + dt.timedelta(days=weekday - 1)
+        week_end = monday + dt.timedelta(days=6)
+        anchor = week_end if spec.lag is not None else due
+        if start <= anchor <= until and (spec.months is None or due.month in spec.months):
+            iso = due.isocalendar()
+            out.append((f"{iso[0]}-W{iso[1]:02d}", f"{iso[0]}年第{iso[1]}周（{_cn(due)}）", week_end, due))
+        monday += dt.timedelta(days=7)
     return out
 
 
@@ -221,17 +277,23 @@ def _checkin_label(point: dt.date, year_bound: bool) -> str:
     return f"全年工作检查点（{when}）" if year_bound else f"持续工作检查点（{point.year}年{when}）"
 
 
-def _ongoing(spec: Ongoing, part: int, ctx: PlanContext, checkins: Sequence[tuple[int, int]]) -> list[Due]:
+def _ongoing(spec: Ongoing, part: int, ctx: PlanContext, checkins: Sequence[tuple[int, int]],
+             calendar: WorkingCalendar) -> list[Due]:
     year_end = dt.date(ctx.plan_year, 12, 31)
     until = spec.until or year_end
     after = ctx.published or dt.date(ctx.plan_year, 1, 1) - dt.timedelta(days=1)
+    # The grace after publication (ctx.checkin_grace working days): no check-in inside it.
+    grace_end = calendar.add_workdays(ctx.published, ctx.checkin_grace) \
+        if ctx.published is not None and ctx.checkin_grace else after
+    if spec.start is not None:
+        after = max(after, spec.start - dt.timedelta(days=1))  # no check-in before the work starts
     year_bound = spec.until is None or spec.until == year_end
     points: set[dt.date] = set()
     for year in range(after.year, until.year + 1):
         for month, day in checkins:
             point = dt.date(year, month, min(day, _stdcal.monthrange(year, month)[1]))
             # A check-in on the final day itself is superseded by the final due.
-            if after < point and (point < until or (spec.until is None and point == until)):
+            if after < point and grace_end < point and (point < until or (spec.until is None and point == until)):
                 points.add(point)
     out = [Due(part=part, key=f"checkin:{p.isoformat()}", due=p, label=_checkin_label(p, year_bound),
                checkin=True) for p in sorted(points)]
@@ -305,9 +367,9 @@ def project(spec: DeadlineSpec | Spec, ctx: PlanContext, calendar: WorkingCalend
         elif isinstance(leaf, Relative):
             dues = _relative(leaf, part, ctx, calendar)
         elif isinstance(leaf, Recurring):
-            dues = _recurring(leaf, part, ctx)
+            dues = _recurring(leaf, part, ctx, calendar)
         elif isinstance(leaf, Ongoing):
-            dues = _ongoing(leaf, part, ctx, checkins)
+            dues = _ongoing(leaf, part, ctx, checkins, calendar)
         elif isinstance(leaf, Triggered):
             dues = _triggered(leaf, part, calendar, happened, default_offset)
         else:  # a Composite never nests (Composite.__post_init__ refuses it)

@@ -7,11 +7,12 @@ clock. :mod:`duban.engine.deadlines.projection` turns a spec into concrete due d
 
 The JSON form is a fixed contract (scripts outside the repo read it)::
 
-    {"kind": "fixed", "due": "YYYY-MM-DD"}
-    {"kind": "recurring", "freq": "monthly|quarterly|semiannual|annual",
-     "months": [..], "day": N|"last", "start": date, "until": date}
-    {"kind": "ongoing", "until": date|null}
-    {"kind": "triggered", "event": "snake_case_name",
+    {"kind": "fixed", "due": "YYYY-MM-DD", "start": date}
+    {"kind": "recurring", "freq": "daily|weekly|monthly|quarterly|semiannual|annual",
+     "interval": N, "months": [..], "day": N|"last", "weekday": 1..7,
+     "lag": {offset}, "start": date, "until": date}
+    {"kind": "ongoing", "until": date|null, "start": date}
+    {"kind": "triggered", "event": "snake_case_name", "description": "the event's own words",
      "offset": {"working_days"|"days"|"hours"|"months"|"years": N}|null}
     {"kind": "relative", "anchor": "plan_published", "offset": {...}}
     {"kind": "composite", "parts": [spec, ...]}
@@ -22,6 +23,16 @@ duban adds three optional keys of its own, each omitted at its default:
 the next working day; the default keeps it as written), ``"per_event": true``
 on triggered specs (every event opens a new occurrence, e.g. each emergency),
 and ``"due"`` on relative specs once the anchor date is known.
+
+The extended fields (issue 12), each omitted at its default: ``start`` on fixed
+specs (a window "3月1日至4月30日": one duty with a start and a due date) and on
+ongoing ones; ``interval`` (每两个月: every 2nd period), ``weekday`` (每周一:
+ISO 1–7, weekly only) and ``lag`` (每季度结束后10日内, 次月5日前: an offset from
+each period's end, instead of a ``day``) on recurring specs; ``description`` on
+triggered specs (the event as the text words it; ``event`` stays the stable
+snake_case name plan files bind triggers by). Offsets never run backwards: a
+duty due *before* an event ("听证的七日前") has no anchor the engine can know in
+time, so the compiler flags it instead of writing a negative amount.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from typing import Any, Literal, Mapping, TypeAlias, get_args
 from ...errors import SpecError
 
 OffsetUnit: TypeAlias = Literal["working_days", "days", "hours", "months", "years"]
-Freq: TypeAlias = Literal["monthly", "quarterly", "semiannual", "annual"]
+Freq: TypeAlias = Literal["daily", "weekly", "monthly", "quarterly", "semiannual", "annual"]
 Roll: TypeAlias = Literal["as_written", "next_workday"]
 Anchor: TypeAlias = Literal["plan_published"]
 
@@ -97,18 +108,27 @@ class Spec:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Fixed(Spec):
-    """One last allowed date (e.g. "2016年12月底前" → 2016-12-31)."""
+    """One last allowed date (e.g. "2016年12月底前" → 2016-12-31).
+
+    ``start`` opens a window ("2023年3月1日至4月30日", "10月上旬至11月中旬"): the
+    work runs from ``start`` to ``due``, one duty, not two deadlines.
+    """
 
     due: dt.date
     roll: Roll = "as_written"
+    start: dt.date | None = None
     kind: str = field(init=False, default="fixed", repr=False)
 
     def __post_init__(self) -> None:
         if self.roll not in ROLLS:
             raise SpecError(f"unknown roll {self.roll!r}; expected one of {ROLLS}", path="roll")
+        if self.start is not None and self.start > self.due:
+            raise SpecError(f"start {self.start} is after due {self.due}", path="start")
 
     def _body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"due": self.due.isoformat()}
+        if self.start is not None:
+            body["start"] = self.start.isoformat()
         if self.roll != "as_written":
             body["roll"] = self.roll
         return body
@@ -121,6 +141,10 @@ class Recurring(Spec):
     ``months`` restricts the months that carry an occurrence (``None``: the
     rhythm's natural months). ``day`` is the day of month an occurrence falls
     due, or ``"last"`` (the end of the period, the default reading of 每月/每季度).
+    ``interval`` keeps every N-th period (每两个月, 每两年); ``weekday`` is the
+    ISO day a weekly rhythm falls on (每周一 → 1; default: the week's end);
+    ``lag`` dates each occurrence an offset after its period's end (次月5日前 →
+    monthly, 5 days; 每季度结束后10日内 → quarterly, 10 days).
     """
 
     freq: Freq
@@ -128,6 +152,9 @@ class Recurring(Spec):
     day: int | Literal["last"] | None = None
     start: dt.date | None = None
     until: dt.date | None = None
+    interval: int = 1
+    weekday: int | None = None
+    lag: Offset | None = None
     kind: str = field(init=False, default="recurring", repr=False)
 
     def __post_init__(self) -> None:
@@ -142,13 +169,37 @@ class Recurring(Spec):
                 raise SpecError(f"day must be 1..31 or 'last', got {self.day!r}", path="day")
         if self.start and self.until and self.start > self.until:
             raise SpecError(f"start {self.start} is after until {self.until}", path="start")
+        if isinstance(self.interval, bool) or not isinstance(self.interval, int) or not 1 <= self.interval <= 1000:
+            raise SpecError(f"interval must be an integer 1..1000, got {self.interval!r}", path="interval")
+        self._check_day_fields()
+
+    def _check_day_fields(self) -> None:
+        """``day`` belongs to monthly and longer rhythms, ``weekday`` to weekly; ``lag`` excludes ``day``."""
+        if self.weekday is not None:
+            if isinstance(self.weekday, bool) or not isinstance(self.weekday, int) or not 1 <= self.weekday <= 7:
+                raise SpecError(f"weekday must be 1..7 (ISO, Monday = 1), got {self.weekday!r}", path="weekday")
+            if self.freq != "weekly":
+                raise SpecError(f"weekday only reads with freq 'weekly', not {self.freq!r}", path="weekday")
+        if self.day is not None and self.freq in ("daily", "weekly"):
+            raise SpecError(f"day (of the month) does not read with freq {self.freq!r}", path="day")
+        if self.lag is not None:
+            if not isinstance(self.lag, Offset):
+                raise SpecError(f"lag must be an offset, got {self.lag!r}", path="lag")
+            if self.day is not None:
+                raise SpecError("a rhythm gives either a day or a lag after the period's end, not both", path="lag")
 
     def _body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"freq": self.freq}
+        if self.interval != 1:
+            body["interval"] = self.interval
         if self.months is not None:
             body["months"] = list(self.months)
         if self.day is not None:
             body["day"] = self.day
+        if self.weekday is not None:
+            body["weekday"] = self.weekday
+        if self.lag is not None:
+            body["lag"] = self.lag.to_json()
         if self.start is not None:
             body["start"] = self.start.isoformat()
         if self.until is not None:
@@ -165,10 +216,18 @@ class Ongoing(Spec):
     """
 
     until: dt.date | None = None
+    start: dt.date | None = None
     kind: str = field(init=False, default="ongoing", repr=False)
 
+    def __post_init__(self) -> None:
+        if self.start is not None and self.until is not None and self.start > self.until:
+            raise SpecError(f"start {self.start} is after until {self.until}", path="start")
+
     def _body(self) -> dict[str, Any]:
-        return {"until": self.until.isoformat() if self.until else None}
+        body: dict[str, Any] = {"until": self.until.isoformat() if self.until else None}
+        if self.start is not None:
+            body["start"] = self.start.isoformat()
+        return body
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -179,19 +238,27 @@ class Triggered(Spec):
     concrete trigger key. ``offset`` is the window after the event; ``None``
     when the text gives none ("及时", or nothing), in which case the configured
     default applies. ``per_event`` marks duties that recur with every event.
+    ``description`` keeps the event as the text words it ("收到交办件", "受理行政许可
+    申请"): any wording is accepted; ``event`` is the stable name a plan binds.
     """
 
     event: str
     offset: Offset | None = None
     per_event: bool = False
+    description: str | None = None
     kind: str = field(init=False, default="triggered", repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.event, str) or not _EVENT_NAME.match(self.event):
             raise SpecError(f"event must be a snake_case name, got {self.event!r}", path="event")
+        if self.description is not None and (not isinstance(self.description, str) or not self.description):
+            raise SpecError(f"description must be non-empty text, got {self.description!r}", path="description")
 
     def _body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"event": self.event, "offset": self.offset.to_json() if self.offset else None}
+        body: dict[str, Any] = {"event": self.event}
+        if self.description is not None:
+            body["description"] = self.description
+        body["offset"] = self.offset.to_json() if self.offset else None
         if self.per_event:
             body["per_event"] = True
         return body
@@ -272,10 +339,10 @@ def _offset_from_json(value: Any, path: str) -> Offset:
 
 
 _ALLOWED_KEYS: dict[str, frozenset[str]] = {
-    "fixed": frozenset({"due", "roll"}),
-    "recurring": frozenset({"freq", "months", "day", "start", "until"}),
-    "ongoing": frozenset({"until"}),
-    "triggered": frozenset({"event", "offset", "per_event"}),
+    "fixed": frozenset({"due", "roll", "start"}),
+    "recurring": frozenset({"freq", "months", "day", "start", "until", "interval", "weekday", "lag"}),
+    "ongoing": frozenset({"until", "start"}),
+    "triggered": frozenset({"event", "offset", "per_event", "description"}),
     "relative": frozenset({"anchor", "offset", "due"}),
     "composite": frozenset({"parts"}),
 }
@@ -341,26 +408,21 @@ def spec_from_json(data: Any, path: str = "") -> DeadlineSpec:
             roll = data.get("roll", "as_written")
             if roll not in ROLLS:
                 raise SpecError(f"unknown roll {roll!r}; expected one of {ROLLS}", path=at("roll"))
-            return Fixed(due=parse_iso_date(required("due"), at("due")), roll=roll, **flags)
+            return Fixed(due=parse_iso_date(required("due"), at("due")), roll=roll, start=opt_date("start"), **flags)
         if kind == "recurring":
-            months = data.get("months")
-            if months is not None:
-                if not isinstance(months, (list, tuple)):
-                    raise SpecError(f"months must be a list, got {months!r}", path=at("months"))
-                months = tuple(_as_int(m, f"{at('months')}[{i}]") for i, m in enumerate(months))
-            day = data.get("day")
-            if day is not None and day != "last":
-                day = _as_int(day, at("day"))
-            return Recurring(freq=required("freq"), months=months, day=day,
-                             start=opt_date("start"), until=opt_date("until"), **flags)
+            return _recurring_from_json(data, at, required("freq"), opt_date("start"), opt_date("until"), flags)
         if kind == "ongoing":
-            return Ongoing(until=opt_date("until"), **flags)
+            return Ongoing(until=opt_date("until"), start=opt_date("start"), **flags)
         if kind == "triggered":
             offset = data.get("offset")
+            description = data.get("description")
+            if description is not None and not isinstance(description, str):
+                raise SpecError(f"description must be text, got {description!r}", path=at("description"))
             return Triggered(
                 event=required("event"),
                 offset=_offset_from_json(offset, at("offset")) if offset is not None else None,
                 per_event=_as_bool(data.get("per_event", False), at("per_event")),
+                description=description,
                 **flags,
             )
         if kind == "relative":
@@ -377,3 +439,21 @@ def spec_from_json(data: Any, path: str = "") -> DeadlineSpec:
             raise
         message = str(exc)[len(exc.path) + 2:] if exc.path else str(exc)
         raise SpecError(message, path=f"{path}.{exc.path}" if exc.path else path) from None
+
+
+def _recurring_from_json(data: Mapping[str, Any], at: Any, freq: Any, start: dt.date | None,
+                         until: dt.date | None, flags: dict[str, Any]) -> Recurring:
+    """The recurring branch of :func:`spec_from_json` (months, day, interval, weekday, lag cast here)."""
+    months = data.get("months")
+    if months is not None:
+        if not isinstance(months, (list, tuple)):
+            raise SpecError(f"months must be a list, got {months!r}", path=at("months"))
+        months = tuple(_as_int(m, f"{at('months')}[{i}]") for i, m in enumerate(months))
+    day = data.get("day")
+    if day is not None and day != "last":
+        day = _as_int(day, at("day"))
+    return Recurring(freq=freq, months=months, day=day, start=start, until=until,
+                     interval=_as_int(data.get("interval", 1), at("interval")),
+                     weekday=_as_int(data["weekday"], at("weekday")) if data.get("weekday") is not None else None,
+                     lag=_offset_from_json(data["lag"], at("lag")) if data.get("lag") is not None else None,
+                     **flags)

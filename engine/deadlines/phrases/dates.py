@@ -1,0 +1,87 @@
+"""Date forms: a day, a month (底/内/旬/前), a quarter, a half-year, a year's end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from ..spec import Fixed
+from .pieces import _Ctx, _month_end, _Piece
+
+def _b_iso(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    return Fixed(due=ctx.ymd(m.group("y"), int(m.group("m")), int(m.group("d")), m.group(0)))
+
+
+_TEN_DAYS = {"上旬": 10, "中旬": 20}
+_TEN_BEFORE = {"上旬": 0, "中旬": 10, "下旬": 20}
+
+
+def _b_month(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    text, month, mod = m.group(0), int(m.group("m")), m.group("mod")
+    ctx.check_month(month, text)
+    year = ctx.year(m.group("y"), text)
+    if mod in _TEN_BEFORE and m.group("b"):  # "4月中旬前": before the ten days begin
+        day = _TEN_BEFORE[mod]
+        due = dt.date(year, month, day) if day else (
+            dt.date(year - 1, 12, 31) if month == 1 else _month_end(year, month - 1))
+        return Fixed(due=due, ambiguous=True,
+                     note=f"{text} read like X月前: before the ten days begin; confirm it does not mean their end")
+    if mod in _TEN_DAYS:
+        return Fixed(due=dt.date(year, month, _TEN_DAYS[mod]))
+    if mod == "初":
+        return Fixed(due=dt.date(year, month, 10), ambiguous=True,
+                     note=f"{text}: 月初 read as the first ten days (上旬, due the 10th)")
+    if mod == "中下旬":
+        return Fixed(due=_month_end(year, month), start=dt.date(year, month, 11), ambiguous=True,
+                     note=f"{text}: 中下旬 read as the 11th to the month's end")
+    if m.group("b") and mod is None:  # "X月前": before month X begins
+        return Fixed(due=dt.date(year - 1, 12, 31) if month == 1 else _month_end(year, month - 1))
+    return Fixed(due=_month_end(year, month))
+
+
+def _b_target(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"到2025年", "2025年基本建成": a target year, due at its end."""
+    year = ctx.year(m.group("y"), m.group(0))
+    return Fixed(due=dt.date(year, 12, 31), note=f"{m.group(0)}: a target year, read as due at its end")
+
+
+def _b_quarter_after(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"一季度后8日", "二季度季后9日": N days after the quarter ends (a statistics calendar)."""
+    q = int(m.group("q"))
+    if not 1 <= q <= 4:
+        raise ctx.error("impossible-date", f"{m.group(0)!r}: there is no quarter {q}")
+    year = ctx.year(m.group("y"), m.group(0))
+    return Fixed(due=_month_end(year, 3 * q) + dt.timedelta(days=int(m.group("n"))))
+
+
+def _b_quarter(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    text, q = m.group(0), int(m.group("q"))
+    if not 1 <= q <= 4:
+        raise ctx.error("impossible-date", f"{text!r}: there is no quarter {q}")
+    year = ctx.year(m.group("y"), text)
+    if m.group("b") and m.group("mod") is None:
+        due = dt.date(year - 1, 12, 31) if q == 1 else _month_end(year, 3 * (q - 1))
+        return Fixed(due=due, ambiguous=True,
+                     note=f"{text} read like X月前: before the quarter begins (the end of the previous "
+                          "quarter); confirm it does not mean the quarter's end")
+    return Fixed(due=_month_end(year, 3 * q))
+
+
+def _b_half(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    text, first = m.group(0), m.group("h") == "上"
+    year = ctx.year(m.group("y"), text)
+    if m.group("b") and m.group("mod") is None:
+        due = dt.date(year - 1, 12, 31) if first else dt.date(year, 6, 30)
+        return Fixed(due=due, ambiguous=True,
+                     note=f"{text} read like X月前: before the half-year begins; confirm it does not "
+                          "mean the half-year's end")
+    return Fixed(due=dt.date(year, 6, 30) if first else dt.date(year, 12, 31))
+
+
+def _b_year_end(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    return Fixed(due=dt.date(ctx.year(m.group("y"), m.group(0)), 12, 31))
+
+
+def _b_year_before(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    return Fixed(due=dt.date(ctx.year(m.group("y"), m.group(0)) - 1, 12, 31))
+

@@ -1,0 +1,236 @@
+"""The ordered table of phrase forms: a cheap keyword pre-filter, a pattern, a builder, examples."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from .dates import _b_half, _b_iso, _b_month, _b_quarter, _b_quarter_after, _b_target, _b_year_before, _b_year_end
+from .events import (_VERBS, _b_after, _b_after_window, _b_no_deadline, _b_since, _b_since_any, _b_sync, _b_wait,
+                     _b_window)
+from .hedges import _b_ongoing, _b_rules, _b_vague, _b_whole_year, _b_year_ongoing
+from .pieces import KNOWN_FORMS_REF, _Ctx, _Piece
+from .ranges import RANGE, YEAR_RANGE, _b_range, _b_year_range
+from .rhythms import _b_cadence, _b_lag, _b_odd_even, _b_pairs, _b_reports, _b_rhythm, _b_start, _b_weekday
+
+# --- 2. forms and builders
+
+_Builder: TypeAlias = Callable[[re.Match[str], _Ctx], _Piece]
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One phrase form: a pre-filter, a pattern, a builder, and how to explain it."""
+
+    name: str
+    keys: tuple[str, ...]          # the clause must contain one of these (cheap check first)
+    pattern: re.Pattern[str]
+    build: _Builder
+    describe: str
+    examples: tuple[str, ...]
+
+
+_Y = r"(?:(?P<y>\d{4}|[今本当明次])年)?"
+_EV = r"[^,;:()]"
+def _form(name: str, keys: tuple[str, ...], pattern: str, build: _Builder, describe: str,
+          *examples: str) -> _Form:
+    return _Form(name=name, keys=keys, pattern=re.compile(pattern), build=build,
+                 describe=describe, examples=examples)
+
+
+_WU = r"(?P<u>个?工作日|个月|小时|分钟|天|日|个?周|年)"
+
+_FORMS: tuple[_Form, ...] = (
+    # -- text with time words that sets no deadline: refused with a reason, before anything reads it
+    _form("no-deadline", ("起", "时限", "期限"),
+          r"(?:自|从)?[^,;:]{0,40}?起(?:正式)?(?:施行|生效|实行)|按(?:照)?(?:有关)?(?:规定|要求)(?:的)?(?:要求和)?"
+          r"(?:时限|期限)", _b_no_deadline,
+          "自…起施行 / 按规定时限: no deadline (an effective date; a limit set elsewhere): refused",
+          "自2008年5月1日起施行", "按规定时限"),
+    # -- triggered and relative: an event, then (maybe) a window
+    _form("wait", ("待",), rf"待(?P<ev>{_EV}{{1,40}}?)(?:以)?后(?P<prompt>及时)?", _b_wait,
+          "待…后: triggered, dormant until the thing awaited happens (offset null unless a window follows)",
+          "待省相关文件出台后", "待省文件出台后20日内"),
+    _form("received", ("收到",), rf"收到(?P<ev>{_EV}{{1,40}}?)(?:以)?后(?P<prompt>及时)?", _b_wait,
+          "收到…后[及时]: triggered by receiving a document; 及时 → offset null (the configured default)",
+          "收到国家税收政策文件后及时转发"),
+    _form("since-any", ("之日",), rf"(?:自|从)(?P<ev>{_EV}{{1,40}}?)之日(?:起)?", _b_since_any,
+          "自…之日起[N内]: triggered from the day of any event, in its own words",
+          "自受理行政许可申请之日起20日内", "自收到申请之日起20个工作日内"),
+    _form("since", ("之日",), rf"(?:自|从)?(?P<ev>{_EV}{{1,40}}?(?:{_VERBS}))之日(?:起)?", _b_since,
+          "…之日起[N个工作日内]: triggered from the day of the event; without a window it is ambiguous",
+          "省文件发布之日起", "自省文件发布之日起10个工作日内"),
+    _form("sync", ("同步",), rf"与(?P<ev>{_EV}{{1,12}}?)同步", _b_sync,
+          "与…同步[，最迟不超过N个工作日]: triggered per event, the same day (or the stated limit)",
+          "与文件同步公开，最迟不超过3个工作日"),
+    _form("after", ("后",),
+          rf"(?P<ev>{_EV}{{0,40}}?(?:{_VERBS}|(?:通过|批准){_EV}{{0,12}}?))(?:以)?后(?P<prompt>及时)?",
+          _b_after,
+          "…(出台/发布/通过/发生)后[N日内]: triggered by the event (本方案公布后 → relative to the plan's "
+          "publication)",
+          "本方案公布后30个工作日内", "在市人大通过市级部门预算后20日内",
+          "特别重大、重大突发事件发生后，应在24小时内", "按环保部修订发布后的时间要求完成"),
+    _form("lag", ("后", "次月", "下月"),
+          r"(?:每个?)?(?:(?P<per>月|季度|半年|年)(?:结束)?后|次月|下月)(?P<n>\d{1,3})(?P<u>个?工作日|日|天)(?:内|前)?",
+          _b_lag,
+          "次月N日前 / 月后N日前 / 每季度结束后N日内: recurring with a lag after each period's end",
+          "次月5日前", "每季度结束后10日内"),
+    _form("quarter-after", ("季度",),
+          _Y + r"(?<!\d)第?(?P<q>\d)季度季?后(?P<n>\d{1,3})日", _b_quarter_after,
+          "Q季度后N日 / Q季度季后N日: N days after that quarter's end (fixed)",
+          "一季度后8日"),
+    _form("exempt", ("免报",), r"(?:第?\d季度|\d{1,2}月)免报", lambda m, ctx: _no_piece(m),
+          "Q季度免报 / M月免报: that period owes nothing", "四季度免报"),
+    _form("after-window", ("后", "的"),
+          rf"(?P<ev>{_EV}{{1,40}}?)(?:(?:以)?后|(?<=[^\d])的)(?P<w>,?(?:应|须|要)?(?:在|于)?(?P<n>\d+){_WU}(?:内)?)",
+          _b_after_window,
+          "…后N个工作日[内] / 接到…的N日内: triggered by an event of any wording, with its window",
+          "信息生成后15个工作日", "接到建议、提案的10日内"),
+    # -- ranges and windows: one duty with a start and a due date
+    _form("year-range", ("年",), YEAR_RANGE, _b_year_range,
+          "YYYY年至YYYY年 / YYYY-YYYY年: fixed with start 1 January and due 31 December",
+          "2021年至2025年"),
+    _form("range", ("至", "到", "-"), RANGE + r"(?!\)?每)", _b_range,
+          "<date>至|到|-<date>: fixed with a start (the second end takes its year and month from the first; "
+          "每年 before it: a yearly rhythm due at its end)",
+          "2023年3月1日至4月30日", "10月上旬至11月中旬", "6月-9月", "5月25-27日"),
+    # -- recurring
+    _form("rhythm", ("每", "按"),
+          r"(?:(?:自|从)?(?P<sy>\d{4})年(?:(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?(?:起|开始))?"
+          r"(?:每年的?)?(?:\(?(?P<m1>\d{1,2})月?[-~—–至到](?P<m2>\d{1,2})月\)?)?"
+          r"(?:每|按(?=月|季度))(?P<n>\d+)?个?(?P<per>月|季度|半年|年|周|日|天|工作日)"
+          r"(?:(?<=周)(?P<wd>[一二三四五六日天])(?!次))?(?:的)?(?P<qm>首月|末月|第1个?月)?(?:的)?"
+          r"(?:(?P<am>\d{1,2})月)?(?:(?P<d>\d{1,2})日|(?P<end>年底|底))?前?",
+          _b_rhythm,
+          "[自YYYY年起][M-N月]每月/每季度/每半年/每年[D日|底][前]: recurring, optionally restricted to "
+          "months and to a day of the month",
+          "每季度", "流行季节（4-10月）每月", "每月10日前", "自2016年起每季度", "每年3月底前"),
+    _form("cadence", ("周", "月", "季", "年", "日", "逐"),
+          r"(?<![\d每本上下当今明次全该近])(?:(?P<per>日|周|月|季度|季|年|半月|双周)"
+          r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|例会|现场|一)"
+          r"|逐(?P<per2>月)|(?P<n>\d+)个?(?P<per3>月|周|年|天)[^\d,;]{0,6}?1次)",
+          lambda m, ctx: _b_cadence(_Per(m), ctx),
+          "周调度、月通报 / 一季度一督办 / 双周例会 / 逐月 / 2个月召开1次: the rhythm the period names",
+          "周调度、月通报、季推进、年考评", "原则上两个月召开一次"),
+    _form("odd-even", ("单月", "双月"), r"(?P<which>单|双)月(?:之)?(?P<d>\d{1,2})日前?", _b_odd_even,
+          "双月/单月N日前: annual in the even/odd months, on day N (ambiguous)", "双月之十日前"),
+    _form("weekday", ("周",), r"(?<![每\d下本上])周(?P<wd>[一二三四五六日天])(?!次)", _b_weekday,
+          "周一…周日 (a weekday alone, 下周一): weekly on that day", "周六召开例会"),
+    _form("pairs", ("月",), r"(?:[^\d,;:()年月日每季前底内起]{1,4}?\d{1,2}月(?![底前内\d])){2,}", _b_pairs,
+          "label M月 label N月…: annual in the listed months",
+          "中考3月高考11月"),
+    _form("start", ("起", "开始"),
+          r"(?:自|从)?(?P<sy>\d{4})年(?:(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?(?:起|开始)", _b_start,
+          "自YYYY年[M月]起, <rhythm>: the rhythm's start",
+          "2016年起，每半年"),
+    # -- ongoing and vague
+    _form("year-ongoing", ("持续", "常态"), r"(?:年内|全年)(?:持续|常态化)", _b_year_ongoing,
+          "年内持续推进: ongoing until the end of the plan year", "年内持续推进"),
+    _form("whole-year", ("全年",), r"(?:(?P<y>\d{4}|[今本当明次])年)?全年", _b_whole_year,
+          "[YYYY年]全年[工作]: ongoing until the end of the (plan) year",
+          "全年工作", "2016年全年"),
+    _form("ongoing", ("长期", "持续", "常态", "常年", "长效", "直至"), r"长期|持续|常态化|常年|长效|直至办结",
+          _b_ongoing,
+          "长期坚持 / 持续推进 / 常态化: ongoing, open-ended (until null)",
+          "长期坚持", "持续推进"),
+    _form("rules", ("按",), rf"按(?:照)?(?P<rule>{_EV}{{0,30}}?)(?:的)?(?:有关|相关)?(?:规定|要求|部署|安排)",
+          _b_rules,
+          "按(照)…规定/要求/部署: a qualifier noted on the deadline beside it; 按预算法规定 reads as the "
+          "Budget Law's 20 days after approval (ambiguous)",
+          "按预算法规定完成", "按照省财政厅相关部署，全年工作"),
+    # -- fixed dates
+    _form("iso", ("-", "/", "."), r"(?<!\d)(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})(?!\d)前?",
+          _b_iso, "YYYY-MM-DD / YYYY.M.D / YYYY/M/D: fixed", "2016-12-31", "2016.6.30前"),
+    _form("date", ("日",), _Y + r"(?<![\d\-~])(?P<m>\d{1,2})月(?P<d>\d{1,2})日前?", _b_iso,
+          "[YYYY年]M月D日[前]: fixed on that day (the plan year when no year is written)",
+          "6月30日前", "2016年6月30日前", "六月二十日前"),
+    _form("month", ("月",),
+          _Y + r"(?<![\d\-~])(?P<m>\d{1,2})月(?!\d|起|开始)(?P<mod>底|上旬|中下旬|中旬|下旬|初|内)?(?P<b>前)?",
+          _b_month,
+          "[YYYY年]M月[底|内|上旬|中旬|下旬][前]: the month's last day (旬: 10th/20th/last); "
+          "M月前 (no 底) is before month M: the last day of month M-1",
+          "2016年7月底前", "2017年2月", "2016年10月前", "十二月底前"),
+    _form("quarter", ("季度",), _Y + r"(?<!\d)第?(?P<q>\d{1,2})季度(?P<mod>底|内)?(?P<b>前)?", _b_quarter,
+          "[YYYY年][第]Q季度[底|内]: the quarter's last day (第Q季度前 is ambiguous: read as before it)",
+          "2017年第1季度", "一季度"),
+    _form("half", ("半年",), _Y + r"(?P<h>上|下)半年(?P<mod>底|内)?(?P<b>前)?", _b_half,
+          "[YYYY年]上半年/下半年: June 30 / December 31",
+          "上半年", "2016年下半年"),
+    _form("year-end", ("年底", "年内"), r"(?<!\d)(?:(?P<y>\d{4}|[今本当明次])年年?|年)(?P<mod>底|内)(?P<b>前)?",
+          _b_year_end,
+          "[YYYY年]年底前 / 年内: December 31 (of the plan year when no year is written)",
+          "2016年底前", "年底前", "年内"),
+    _form("year-before", ("年前",), r"(?<!\d)(?P<y>\d{4})年前", _b_year_before,
+          "YYYY年前: before the year begins (December 31 of the year before)",
+          "2017年前"),
+    _form("year", ("年",), r"^(?P<y>\d{4})年(?:完成)?$", _b_year_end,
+          "YYYY年 (the whole clause): December 31 of that year",
+          "2016年"),
+    _form("target", ("年",),
+          r"(?:到|至)(?P<y>\d{4})年(?!\d|底|内|前|月|第|上|下|全)|(?<!\d)(?P<y2>\d{4})年(?=基本|全面|初步|取得|完成|实现|建成|在)",
+          lambda m, ctx: _b_target(_Year(m), ctx),
+          "到YYYY年 / YYYY年基本建成: a target year, due at its end",
+          "到2025年", "2025年基本建成"),
+    _form("reports", ("报",), r"(?<!\d)(?P<per>月|季|半年|年)度?报(?![送批备名])", _b_reports,
+          "月报 / 季报 / 半年报 / 年报 (年度报告): the rhythm the report names (several: a composite)",
+          "月报、季报"),
+    # -- windows (an offset; fills the event before it, else a generic trigger)
+    _form("window", ("内", "超过", "迟于", "最迟"),
+          r"(?P<cap>最迟不超过|最迟不得超过|最长不超过|不得超过|不超过|不迟于|最迟)?(?:应|须|要)?(?:在|于)?"
+          r"(?P<n>\d+)(?P<u>个?工作日|个月|小时|天|日|个?周|年)(?(cap)内?|内)",
+          _b_window,
+          "N个工作日内 / N日内 / N小时内 / 最迟不超过N个工作日: a window after the event named before it "
+          "(alone: a triggered spec with an unnamed event, ambiguous)",
+          "24小时内", "两个工作日内", "最迟不超过3个工作日"),
+    _form("vague", ("定期", "适时", "及时", "视情", "尽快", "随时", "定时", "择机", "实时", "动态"),
+          r"不定期|定期|适时|及时|视情|尽快|随时|定时|择机|实时|动态(?:调整|更新)",
+          _b_vague,
+          "定期 / 适时 / 及时 / 视情 / 尽快 (alone): ongoing, open-ended, ambiguous",
+          "后续定期进行目录调整"),
+)
+
+KNOWN_FORMS: tuple[str, ...] = tuple(
+    f"{form.describe} — e.g. {' / '.join(form.examples)}" for form in _FORMS
+) + (
+    "several deadlines in one cell (separated by ，；。 or line breaks): composite — e.g. "
+    "按预算法规定完成。全部部门决算公开完成时限2016年12月底前",
+    "hedges 力争/争取/原则上 (noted), 确保/完成/前完成/以前 (read through); 遇节假日顺延 → roll to the next "
+    "working day — e.g. 力争2016年底前完成 / 遇节假日顺延，2016年10月1日前",
+)
+"""The forms :func:`compile_phrase` reads, one line each with examples (``duban deadline forms``)."""
+
+
+
+def _no_piece(m: re.Match[str]) -> _Piece:
+    from .pieces import _Note
+
+    return _Note(text=f"{m.group(0)}: nothing due for that period")
+
+
+class _Per:
+    """The cadence form's alternatives as one match (its period and count have three spellings)."""
+
+    def __init__(self, m: re.Match[str]) -> None:
+        self._m = m
+
+    def group(self, name: str | int = 0) -> str | None:
+        if name == "per":
+            return self._m.group("per") or self._m.group("per2") or self._m.group("per3")
+        return self._m.group(name)
+
+
+class _Year:
+    """The target form's two spellings of the year as one match."""
+
+    def __init__(self, m: re.Match[str]) -> None:
+        self._m = m
+
+    def group(self, name: str | int = 0) -> str | None:
+        if name == "y":
+            return self._m.group("y") or self._m.group("y2")
+        return self._m.group(name)
+
+
+KNOWN_FORMS_REF[0] = KNOWN_FORMS

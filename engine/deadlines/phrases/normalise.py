@@ -1,0 +1,127 @@
+"""Stage 1 of the phrase compiler: the canonical text the grammar reads.
+
+NFKC (full-width digits and punctuation become ASCII), HTML tags left by the
+extraction become clause breaks, whitespace goes ("2016 年 12 月底前"), Chinese
+numerals before a unit become digits ("二十日" → "20日"), traditional characters
+that carry time words become simplified ("個工作日內" → "个工作日内": mirrors of
+official pages are often converted), and synonyms collapse ("以前" → "前").
+:func:`_normalise_mapped` keeps, for the in-text finder, where each character came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import TypeAlias
+
+# --- 1. normaliser
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_to_int(text: str) -> int:
+    """A Chinese numeral as an integer: "十二" → 12, "三十一" → 31, "二〇一六" → 2016.
+
+    Without 十/百 the characters are read digit by digit (years are written
+    "二〇一六"); with them, positionally ("一百零五" → 105, "十" → 10).
+    """
+    if "十" not in text and "百" not in text:
+        return int("".join(str(_CN_DIGITS[c]) for c in text))
+    total = digit = 0
+    for c in text:
+        if c == "百":
+            total += (digit or 1) * 100
+            digit = 0
+        elif c == "十":
+            total += (digit or 1) * 10
+            digit = 0
+        else:
+            digit = _CN_DIGITS[c]
+    return total + digit
+
+
+_LITERALS: dict[str, str] = {
+    "以前": "前", "之前": "前", "以内": "内", "之内": "内", "月份": "月", "年度": "年",
+    "年末": "年底", "月末": "月底", "季度末": "季度底", "个星期": "周", "星期": "周",
+}
+"""Synonyms that read the same; the grammar only knows the right-hand forms."""
+
+_TRAD = str.maketrans(
+    "內個時後週鐘屆實現將於從長態續級間發佈國務體關規導達處應須過遲爭開啟適對調動報準檢辦結復總計劃為爲"
+    "與當則內並經終屬區縣門網頁欄條簡單雙學議訪饋組審評證環義種營銷儀啟臺灣際歲歷書記據資紹設這進運選遞",
+    "内个时后周钟届实现将于从长态续级间发布国务体关规导达处应须过迟争开启适对调动报准检办结复总计划为为"
+    "与当则内并经终属区县门网页栏条简单双学议访馈组审评证环义种营销仪启台湾际岁历书记据资绍设这进运选递",
+)
+"""Traditional characters of time words and their usual neighbours → simplified, one to one.
+
+Mirrors of official pages are often converted to traditional script ("個工作日內"); a
+one-to-one table keeps the in-text finder's character map intact. Dashes of every
+width ("—", "―", "–", "～") become "-": ranges read one way.
+"""
+_TRAD.update(str.maketrans("—―–−～~", "------"))
+
+_Step: TypeAlias = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+
+_STEPS: tuple[_Step, ...] = (
+    # HTML left by the PDF extraction ("<p>全年工作</p> <p>2016年12月底前完成</p>"): clause breaks.
+    (re.compile(r"<[^<>]*>"), lambda m: ";"),
+    (re.compile(r"\s+"), lambda m: ""),
+    # Chinese numerals, only before a unit, so "统一部署" and "一扇门" stay text.
+    (re.compile(r"[零〇一二两三四五六七八九十百]+(?=个|年|月|日|号|季|天|小时|次|周|星期|工作日|旬)"),
+     lambda m: str(cn_to_int(m.group()))),
+    (re.compile(r"(?<=\d)号"), lambda m: "日"),
+    (re.compile(r"(?<=[每按\d])季(?!度)"), lambda m: "季度"),  # "每季" / "一季" (not "季节")
+    (re.compile("|".join(sorted(_LITERALS, key=len, reverse=True))), lambda m: _LITERALS[m.group()]),
+    (re.compile(r"-{2,}"), lambda m: "-"),
+    # A time of day adds nothing to a due date ("3月5日24时前", "6月11日17:00前", "每周二中午12时前",
+    # "(周五)上午下班前"): the day is the deadline.
+    (re.compile(r"\(周[一二三四五六日天]\)|上午|下午|中午|晚上|早上|下班(?=前)|(?<![\d.])\d{1,2}:\d{2}(?!\d)"
+                r"|(?<=[日一二三四五六天])\d{1,2}(?:时|点)(?:\d{1,2}分)?"), lambda m: ""),
+)
+
+
+def normalise(phrase: str) -> str:
+    """The canonical text the grammar reads (see the module docstring, stage 1)."""
+    text = unicodedata.normalize("NFKC", phrase).translate(_TRAD)
+    for pattern, repl in _STEPS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _normalise_mapped(text: str) -> tuple[str, list[int]]:
+    """:func:`normalise` plus, for every output character, its index in ``text``.
+
+    In-text extraction matches on the normalised text but must report spans
+    of the original (with its spaces and full-width digits), so every step
+    keeps a map. NFKC is applied per character, which equals the whole-string
+    form for the CJK/ASCII text of plans.
+    """
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        norm = ch if ch.isascii() and ch != "~" else unicodedata.normalize("NFKC", ch).translate(_TRAD)
+        chars.append(norm)
+        index.extend([i] * len(norm))
+    s = "".join(chars)
+    for pattern, repl in _STEPS:
+        if pattern.search(s) is None:
+            continue
+        out: list[str] = []
+        new_index: list[int] = []
+        pos = 0
+        for m in pattern.finditer(s):
+            a, b = m.span()
+            out.append(s[pos:a])
+            new_index.extend(index[pos:a])
+            r = repl(m)
+            out.append(r)
+            # The replacement spans the match: its last character maps to the match's last.
+            new_index.extend(index[a] if k < len(r) - 1 else index[b - 1] for k in range(len(r)))
+            pos = b
+        out.append(s[pos:])
+        new_index.extend(index[pos:])
+        s, index = "".join(out), new_index
+    return s, index
+
