@@ -14,22 +14,23 @@ from pathlib import Path
 
 import click
 
-from ..engine.deadlines.projection import SHANGHAI
+from ..engine.deadlines.calendar import CHINA_TZ as SHANGHAI
 from ..store import audit
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
 
 
 def _filter(since: str | None, actor: str | None, obj: str | None, action: str | None) -> audit.AuditFilter:
     day = parse_day(since, "--since")
-    start = dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI) if day else None
+    start = audit.start_of_day(day, SHANGHAI) if day else None
     return audit.AuditFilter(since=start, actor=actor, object=obj, action=action)
 
 
 _FILTERS = [
     click.option("--since", help="Only records from this day on (YYYY-MM-DD, 00:00 Asia/Shanghai)."),
     click.option("--actor", help="Only this actor."),
-    click.option("--object", "obj", help="TYPE:ID (obligation:12, event:3), a type (event) or an id."),
+    click.option("--object", "obj", help="TYPE:ID (obligation:12, user:lin-yu), or a type (user) or an id alone."),
     click.option("--action", help="An action (obligation.completed) or a prefix with * (event.*)."),
+    click.option("--limit", type=click.IntRange(min=1), help="Only the newest N matching records."),
 ]
 
 
@@ -46,7 +47,6 @@ def audit_group() -> None:
 
 @audit_group.command("list")
 @_with_filters
-@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N matching records.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print JSON: [{"seq","at","actor","source","action","object_type","object_id","before","after",'
                    '"reason","prev_hash","hash"}] (at in UTC).')
@@ -90,15 +90,16 @@ def _summary(r: dict) -> str:  # type: ignore[type-arg]
 @_with_filters
 @handle_errors
 def audit_export(fmt: str, output: Path | None, since: str | None, actor: str | None, obj: str | None,
-                 action: str | None) -> None:
-    """Export records with their hashes (CSV: before/after as canonical JSON; JSONL: one record a line)."""
+                 action: str | None, limit: int | None) -> None:
+    """Export records with their hashes and MACs (CSV: before/after as canonical JSON, formulas neutralised;
+    JSONL: one record a line, values exact). Takes the same filters as `audit list`."""
     f = _filter(since, actor, obj, action)
     with app().sessions() as session:
         if output is None:
-            n = audit.export(session, click.get_text_stream("stdout"), fmt, f)  # type: ignore[arg-type]
+            n = audit.export(session, click.get_text_stream("stdout"), fmt, f, limit=limit)  # type: ignore[arg-type]
         else:
             with output.open("w", encoding="utf-8", newline="") as out:
-                n = audit.export(session, out, fmt, f)  # type: ignore[arg-type]
+                n = audit.export(session, out, fmt, f, limit=limit)  # type: ignore[arg-type]
     click.echo(f"{n} record(s) exported" + (f" to {output}" if output else ""), err=True)
 
 
@@ -108,17 +109,31 @@ def audit_export(fmt: str, output: Path | None, since: str | None, actor: str | 
 @click.option("--json", "as_json", is_flag=True, help='Print JSON: {"ok","checked","first_bad_seq","problem","head"}.')
 @handle_errors
 def audit_verify(checkpoint: Path | None, as_json: bool) -> None:
-    """Walk the hash chain: exit 0 when intact, 1 naming the first bad sequence number."""
+    """Walk the hash chain: exit 0 when intact, 1 naming the first bad sequence number.
+
+    With $DUBAN_AUDIT_KEY set, every record's MAC is checked too, so a row
+    appended with a recomputed hash is caught; without it, the command says
+    that such a row cannot be detected.
+    """
     cp = audit.Checkpoint.load(checkpoint) if checkpoint else None
+    key = audit.audit_key()
     with app().sessions() as session:
-        result = audit.verify(session, cp)
+        result = audit.verify(session, cp, key=key)
+    if key is None:
+        click.echo(f"warning: ${audit.KEY_ENV} is not set: MACs are not checked, so a record appended with a "
+                   f"recomputed hash cannot be detected (set the key every duban process writes with; "
+                   f"docs/security.md)", err=True)
+    elif result.unkeyed:
+        click.echo(f"note: the first {result.unkeyed} record(s) were written without ${audit.KEY_ENV}; "
+                   f"they are covered by the chain and checkpoints only", err=True)
     if as_json:
         echo_json(result.to_json())
     elif result.ok:
         head = result.head
         click.echo(f"audit log intact: {result.checked} record(s)"
                    + (f", head seq {head.seq} hash {head.hash}" if head else "")
-                   + (f"; matches checkpoint seq {cp.seq}" if cp else ""))
+                   + (f"; matches checkpoint seq {cp.seq}" if cp else "")
+                   + ("; MACs checked" if key is not None else "; MACs NOT checked (no key)"))
     else:
         click.echo(f"audit log BROKEN at seq {result.first_bad_seq}: {result.problem} "
                    f"({result.checked} record(s) verified before it)", err=True)

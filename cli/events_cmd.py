@@ -15,18 +15,17 @@ import click
 
 from ..engine.services import extensions as ext_service
 from ..engine.deadlines.spec import Offset
+from ..engine.services.completions import complete, is_late, waive
 from ..engine.services.events import (
     Projection,
-    complete,
     correct_event,
     event_dues,
     list_events,
     list_triggers,
     record_event,
     retract_event,
-    waive,
 )
-from ..engine.deadlines.projection import SHANGHAI
+from ..engine.deadlines.calendar import CHINA_TZ as SHANGHAI
 from .context import App, app, echo_json, handle_errors, parse_day
 
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
@@ -230,7 +229,7 @@ def complete_cmd(obligation_id: int, occurrence: str | None, date_: str, evidenc
     with a.transaction() as session:
         occ = complete(session, obligation_id, on=on, evidence=evidence, actor=actor, calendar=a.calendar,
                        occurrence=_occurrence(occurrence), source="cli")
-    late = f"late by {occ.late_by} working day(s)" if occ.late_by else "on time"
+    late = f"late by {occ.late_by} working day(s)" if is_late(occ.due, on) else "on time"
     click.echo(f"obligation {obligation_id} {occ.key} (due {occ.due}) completed on {on}: {late}")
 
 
@@ -271,7 +270,7 @@ def extend_request(obligation_id: int, until: str, reason: str, occurrence: str 
     with a.transaction() as session:
         e = ext_service.request_extension(session, obligation_id, until=_required_day(until, "--until"),
                                           reason=reason, actor=actor, occurrence=_occurrence(occurrence),
-                                          source="cli")
+                                          source="cli", calendar=a.calendar)
     click.echo(f"extension {e.id} requested: obligation {obligation_id} from {e.original_due} to {e.until} "
                f"(waiting for a supervisor: duban extend approve {e.id} --actor NAME)")
 
@@ -285,7 +284,8 @@ def extend_approve(extension_id: int, actor: str, note: str | None) -> None:
     """Approve a request: the due date moves (the old one stays in the audit log). Never self-approved."""
     a = app()
     with a.transaction() as session:
-        e = ext_service.approve_extension(session, extension_id, actor=actor, note=note, source="cli")
+        e = ext_service.approve_extension(session, extension_id, actor=actor, note=note, source="cli",
+                                          calendar=a.calendar)
     click.echo(f"extension {e.id} approved by {actor}: obligation {e.obligation_id} now due {e.until} "
                f"(was {e.original_due})")
 

@@ -7,10 +7,11 @@ import sys
 
 import click
 
-from ..web.auth import Role, add_user, create_demo_accounts, list_users, set_password
+from ..engine.services.permissions import ACCOUNT_ROLES
+from ..web.auth import add_user, create_demo_accounts, disable_user, list_users, set_password
 from .context import app, echo_json, handle_errors
 
-ROLE_CHOICE = click.Choice([r.value for r in Role])
+ROLE_CHOICE = click.Choice([r.value for r in ACCOUNT_ROLES])
 
 
 @click.command("serve")
@@ -40,7 +41,7 @@ def serve_cmd(host: str | None, port: int | None) -> None:
                    err=True)
     click.echo(f"督办看板: http://{listen}:{a.settings.web_port if port is None else port}/ (Ctrl-C to stop)",
                err=True)
-    serve(a.settings, host=listen, port=port)
+    serve(a.settings, host=listen, port=port, runtime=a)
 
 
 @click.group("user")
@@ -84,6 +85,18 @@ def user_passwd(name: str, password_stdin: bool, actor: str) -> None:
     with app().transaction() as session:
         set_password(session, name, password, actor=actor, source="cli")
     click.echo(f"password of {name!r} changed; its sessions ended")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--reason", help="Why (kept in the audit log).")
+@click.option("--actor", default="cli", show_default=True, help="Who disables it (recorded in the audit log).")
+@handle_errors
+def user_disable(name: str, reason: str | None, actor: str) -> None:
+    """Disable an account: it cannot log in any more and every open session ends at once."""
+    with app().transaction() as session:
+        disable_user(session, name, actor=actor, reason=reason, source="cli")
+    click.echo(f"account {name!r} disabled; its sessions ended")
 
 
 @user.command("list")

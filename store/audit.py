@@ -10,12 +10,21 @@ touched sequence number; truncating the tail is caught against a checkpoint
 The database refuses UPDATE and DELETE on the table (migration 0001); this
 module is the only writer.
 
-What the chain cannot show: the hash is keyless (anyone can compute it), so
-a row appended *after the newest checkpoint* by someone who bypasses duban
-looks like an ordinary append. Keep checkpoints often (``duban audit
-checkpoint`` after each working day, stored off the database host) so the
-window is small, and compare the rows after the checkpoint with what
-duban's users actually did.
+The hash alone is keyless: anyone who can write to the database can append
+a row with a recomputed hash. So each record also carries a **MAC**, an
+HMAC-SHA256 of its hash under a key taken from the environment
+(``$DUBAN_AUDIT_KEY``, at least 32 characters) and never stored in the
+database (issue 14, row 11). ``audit verify`` with the key detects a forged
+row anywhere: a wrong MAC, or a row without one after keyed rows. Without
+the key it says so: the chain then proves order and content only, and
+checkpoints kept off the database host are the only defence against an
+appended row. Set the same key for every process that writes (CLI,
+scheduler, dashboard).
+
+Appends are serialised on both backends (issue 14, row 6): PostgreSQL takes a
+transaction-scoped advisory lock, SQLite's write lock is taken *before* the
+head is read (``BEGIN IMMEDIATE`` when no write has started the transaction
+yet), so two writers never compute the same ``seq``.
 """
 
 from __future__ import annotations
@@ -23,13 +32,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import JSON, Text, cast, func, insert, literal, null, select, text
+from sqlalchemy import JSON, Text, cast, func, insert, literal, null, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import DubanError
@@ -43,8 +54,15 @@ SOURCES = ("cli", "web", "scheduler")
 COLUMNS = ("seq", "at", "actor", "source", "action", "object_type", "object_id", "before", "after", "reason",
            "prev_hash", "hash")
 
-#: One record as a plain tuple in :data:`COLUMNS` order (what the verifier walks).
+#: The columns of an export: the chain's, then the record's MAC (empty when written without a key).
+EXPORT_COLUMNS = (*COLUMNS, "mac")
+
+#: One record as a plain tuple in :data:`COLUMNS` order, optionally followed by its MAC (what the verifier walks).
 RowTuple = tuple[Any, ...]
+
+KEY_ENV = "DUBAN_AUDIT_KEY"
+#: Length limits of the indexed columns (store/models.py): refused with a message, never truncated by a backend.
+LIMITS = {"actor": 200, "action": 50, "object_type": 50, "object_id": 200}
 
 
 class AuditError(DubanError, ValueError):
@@ -103,14 +121,49 @@ def record_hash(
                    _json_text(after), reason, prev_hash)
 
 
+def audit_key(environ: Any = None) -> bytes | None:
+    """The MAC key from ``$DUBAN_AUDIT_KEY`` (None when unset); a short key is refused, not used."""
+    value = (os.environ if environ is None else environ).get(KEY_ENV, "")
+    if not value:
+        return None
+    if len(value) < 32:
+        raise AuditError(f"${KEY_ENV} is too short ({len(value)} characters; use at least 32, "
+                         f"e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return value.encode("utf-8")
+
+
+def record_mac(key: bytes, digest: str) -> str:
+    """HMAC-SHA256 of a record's hash: the hash covers its content and its predecessor, so this keys both."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def clip_id(value: str, limit: int = LIMITS["object_id"]) -> str:
+    """``value`` cut to fit ``limit`` characters, ending in a digest of the whole (for ids taken from requests)."""
+    if len(value) <= limit:
+        return value
+    return value[:limit - 13] + "~" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+
+
+def _check_lengths(**fields: str) -> None:
+    for name, value in fields.items():
+        if len(value) > LIMITS[name]:
+            raise AuditError(f"audit {name} is {len(value)} characters long; at most {LIMITS[name]}")
+
+
 def _lock_head(session: Session) -> None:
     """Serialise appends: concurrent writers must not fork the chain.
 
-    SQLite serialises writers by its database lock already; PostgreSQL takes a
-    transaction-scoped advisory lock (released at commit or rollback).
+    PostgreSQL takes a transaction-scoped advisory lock (released at commit or
+    rollback). SQLite must hold its write lock *before* the head is read: a
+    transaction that has not written yet (pysqlite begins one lazily, at the
+    first write) is begun with ``BEGIN IMMEDIATE``, which waits for the lock.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        return
+    raw = session.connection().connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def _json_value(session: Session, value: str | None) -> Any:
@@ -141,8 +194,11 @@ def append(
     """Append one record to the chain inside the caller's transaction; returns it (detached)."""
     if source not in SOURCES:
         raise ValueError(f"audit source must be one of {SOURCES}, got {source!r}")
-    _lock_head(session)
+    oid = str(object_id)
+    _check_lengths(actor=actor, action=action, object_type=object_type, object_id=oid)
+    key = audit_key()
     session.flush()
+    _lock_head(session)
     head = session.execute(
         select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
     ).first()
@@ -150,17 +206,17 @@ def append(
     prev = head.hash if head else GENESIS
     before_text, after_text = _json_text(before), _json_text(after)
     at = (at or utcnow()).astimezone(dt.timezone.utc)
-    oid = str(object_id)
     digest = _digest(seq, _at_text(at), actor, source, action, object_type, oid, before_text, after_text, reason,
                      prev)
+    mac = record_mac(key, digest) if key is not None else None
     session.execute(insert(AuditRecord.__table__).values(
         seq=seq, at=at, actor=actor, source=source, action=action, object_type=object_type, object_id=oid,
         before=_json_value(session, before_text), after=_json_value(session, after_text), reason=reason,
-        prev_hash=prev, hash=digest))
+        prev_hash=prev, hash=digest, mac=mac))
     return AuditRecord(seq=seq, at=at, actor=actor, source=source, action=action, object_type=object_type,
                        object_id=oid, before=json.loads(before_text) if before_text is not None else None,
                        after=json.loads(after_text) if after_text is not None else None, reason=reason,
-                       prev_hash=prev, hash=digest)
+                       prev_hash=prev, hash=digest, mac=mac)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -209,15 +265,25 @@ EMPTY = Checkpoint(seq=0, hash=GENESIS)
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class VerifyResult:
+    """What a walk of the chain found.
+
+    ``keyed`` says whether MACs were checked (a key was given); ``unkeyed``
+    counts the records written before any key was in use (their MAC is
+    empty: they are covered by the chain and checkpoints only).
+    """
+
     ok: bool
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
     head: Checkpoint | None = None
+    keyed: bool = False
+    unkeyed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq,
-                "problem": self.problem, "head": self.head.to_json() if self.head else None}
+                "problem": self.problem, "head": self.head.to_json() if self.head else None,
+                "keyed": self.keyed, "unkeyed": self.unkeyed}
 
 
 def head(session: Session) -> Checkpoint | None:
@@ -229,7 +295,7 @@ def head(session: Session) -> Checkpoint | None:
 
 
 def verify_rows(rows: Iterable[RowTuple], checkpoint: Checkpoint | None = None, *,
-                json_text: bool = False) -> VerifyResult:
+                json_text: bool = False, key: bytes | None = None) -> VerifyResult:
     """Walk records in ``seq`` order; report the first sequence number where the chain breaks.
 
     Pure (no database): :func:`verify` feeds it the table, tests feed it
@@ -242,14 +308,20 @@ def verify_rows(rows: Iterable[RowTuple], checkpoint: Checkpoint | None = None, 
 
     Detects edited content (hash mismatch), deleted or inserted records (a
     break in ``seq`` or a ``prev_hash`` that does not link), reordering, and —
-    given a checkpoint — a truncated tail or a replaced head.
+    given a checkpoint — a truncated tail or a replaced head. Given the
+    ``key``, a row whose MAC (the optional 13th value) is wrong, or missing
+    after a keyed row, is a forgery even when its hash was recomputed.
     """
     prev_hash = GENESIS
     expected = 1
     checked = 0
+    unkeyed = 0
+    seen_keyed = False
     at_checkpoint: str | None = GENESIS if checkpoint is not None and checkpoint.seq == 0 else None
     digest_of = _digest
-    for seq, at, actor, source, action, otype, oid, before, after, reason, prev, digest in rows:
+    for row in rows:
+        seq, at, actor, source, action, otype, oid, before, after, reason, prev, digest = row[:12]
+        mac = row[12] if len(row) > 12 else None
         if seq != expected:  # a deleted record (gap) or one out of place: either way `expected` is wrong
             return _broken(checked, expected, f"sequence break: expected seq {expected}, found {seq!r}", prev_hash)
         if prev != prev_hash:
@@ -270,21 +342,34 @@ def verify_rows(rows: Iterable[RowTuple], checkpoint: Checkpoint | None = None, 
             return _broken(checked, seq, f"unreadable content ({exc})", prev_hash)
         if not ok:
             return _broken(checked, seq, "content does not match its hash (edited)", prev_hash)
+        if key is not None:
+            if mac:
+                if not hmac.compare_digest(record_mac(key, digest), str(mac)):
+                    return _broken(checked, seq, "its MAC does not match (forged, or written under another "
+                                                 f"${KEY_ENV})", prev_hash)
+                seen_keyed = True
+            elif seen_keyed:
+                return _broken(checked, seq, "no MAC after keyed records (appended without the key: forged?)",
+                               prev_hash)
+            else:
+                unkeyed += 1
         prev_hash = digest
         if checkpoint is not None and seq == checkpoint.seq:
             at_checkpoint = digest
         expected += 1
         checked += 1
     last = Checkpoint(seq=expected - 1, hash=prev_hash) if checked else None
+    keyed = key is not None
     if checkpoint is not None and checkpoint.seq > 0:
         if checked < checkpoint.seq:
             return VerifyResult(ok=False, checked=checked, first_bad_seq=checked + 1,
                                 problem=f"truncated: the checkpoint is at seq {checkpoint.seq}, the chain ends at "
-                                        f"{checked}", head=last)
+                                        f"{checked}", head=last, keyed=keyed, unkeyed=unkeyed)
         if at_checkpoint != checkpoint.hash:
             return VerifyResult(ok=False, checked=checked, first_bad_seq=checkpoint.seq,
-                                problem="the record at the checkpoint's seq is not the one checkpointed", head=last)
-    return VerifyResult(ok=True, checked=checked, head=last)
+                                problem="the record at the checkpoint's seq is not the one checkpointed", head=last,
+                                keyed=keyed, unkeyed=unkeyed)
+    return VerifyResult(ok=True, checked=checked, head=last, keyed=keyed, unkeyed=unkeyed)
 
 
 def _reencode(value: str | None) -> str | None:
@@ -308,7 +393,7 @@ def _raw_rows(session: Session, batch: int = 50_000) -> Iterator[RowTuple]:
     pg = conn.dialect.name == "postgresql"
     cast_ = "::text" if pg else ""
     columns = (f"seq, at, actor, source, action, object_type, object_id, before{cast_}, after{cast_}, reason, "
-               f"prev_hash, hash")
+               f"prev_hash, hash, mac")
     raw = conn.connection.dbapi_connection
     if raw is None:  # pragma: no cover - a closed connection
         raise AuditError("the session's connection is closed")
@@ -336,9 +421,9 @@ def _raw_rows(session: Session, batch: int = 50_000) -> Iterator[RowTuple]:
         cur.close()
 
 
-def verify(session: Session, checkpoint: Checkpoint | None = None) -> VerifyResult:
-    """Verify the whole table (see :func:`verify_rows`)."""
-    return verify_rows(_raw_rows(session), checkpoint, json_text=True)
+def verify(session: Session, checkpoint: Checkpoint | None = None, *, key: bytes | None = None) -> VerifyResult:
+    """Verify the whole table (see :func:`verify_rows`); pass :func:`audit_key` to check the MACs too."""
+    return verify_rows(_raw_rows(session), checkpoint, json_text=True, key=key)
 
 
 def count(session: Session) -> int:
@@ -350,49 +435,68 @@ def count(session: Session) -> int:
 # --------------------------------------------------------------------------- reading
 
 
+#: The days an audit query may start from: anything else is a typo, and 0001-01-01 at 00:00 in
+#: Asia/Shanghai is not even a representable UTC instant (issue 14, row 8).
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+
+
+def start_of_day(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    """00:00 of ``day`` in ``tz`` as a UTC instant, for ``--since``/``?since=``; refuses days out of range."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise AuditError(f"since {day.isoformat()} is out of range ({FIRST_DAY.isoformat()} to "
+                         f"{LAST_DAY.isoformat()})")
+    return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.timezone.utc)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AuditFilter:
-    """What ``duban audit list`` narrows to; every field optional, all given ones must hold.
+    """What ``duban audit list/export`` and the dashboard's audit page narrow to: the one audit filter.
 
-    ``object`` is ``TYPE:ID`` (``obligation:12``), a bare type (``event``) or a
-    bare id; ``action`` is exact (``obligation.completed``) or a prefix ending
-    in ``*`` (``event.*``); ``since`` is an instant (the CLI turns a date into
-    00:00 Asia/Shanghai).
+    Every field is optional and all given ones must hold. ``object`` is
+    ``TYPE:ID`` (``obligation:12``), or a bare word matching either a type
+    (``user``, ``event``) or an id (``lin-yu``); ``object_type`` and
+    ``object_id`` match one column each (the dashboard's separate fields);
+    ``action`` is exact (``obligation.completed``) or a prefix ending in ``*``
+    (``event.*``); ``since`` is an instant (see :func:`start_of_day`).
     """
 
     since: dt.datetime | None = None
     actor: str | None = None
     object: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
     action: str | None = None
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.since is not None and self.since.tzinfo is None:
             raise AuditError(f"since must be an aware instant, got naive {self.since!r}")
 
 
-#: Object types written by duban's services (a bare --object value naming one is a type, not an id).
-OBJECT_TYPES = ("plan", "directory", "event", "obligation", "extension", "tick", "notification", "config")
-
-
-def _filtered(stmt: Any, f: AuditFilter) -> Any:
+def filter_query(stmt: Any, f: AuditFilter) -> Any:
+    """``stmt`` (a select over :class:`AuditRecord`) narrowed by ``f``."""
     if f.since is not None:
         stmt = stmt.where(AuditRecord.at >= f.since)
     if f.actor:
         stmt = stmt.where(AuditRecord.actor == f.actor)
+    if f.source:
+        stmt = stmt.where(AuditRecord.source == f.source)
     if f.action:
         if f.action.endswith("*"):
-            prefix = f.action[:-1].replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            stmt = stmt.where(AuditRecord.action.like(prefix + "%", escape="\\"))
+            stmt = stmt.where(AuditRecord.action.startswith(f.action[:-1], autoescape=True))
         else:
             stmt = stmt.where(AuditRecord.action == f.action)
+    if f.object_type:
+        stmt = stmt.where(AuditRecord.object_type == f.object_type)
+    if f.object_id:
+        stmt = stmt.where(AuditRecord.object_id == f.object_id)
     if f.object:
         otype, sep, oid = f.object.partition(":")
         if sep:
             stmt = stmt.where(AuditRecord.object_type == otype, AuditRecord.object_id == oid)
-        elif f.object in OBJECT_TYPES:
-            stmt = stmt.where(AuditRecord.object_type == f.object)
         else:
-            stmt = stmt.where(AuditRecord.object_id == f.object)
+            stmt = stmt.where(or_(AuditRecord.object_type == f.object, AuditRecord.object_id == f.object))
     return stmt
 
 
@@ -401,7 +505,7 @@ def records(session: Session, f: AuditFilter | None = None, *, batch: int = 5_00
     f = f or AuditFilter()
     last = 0
     while True:
-        chunk = session.scalars(_filtered(select(AuditRecord), f).where(AuditRecord.seq > last)
+        chunk = session.scalars(filter_query(select(AuditRecord), f).where(AuditRecord.seq > last)
                                 .order_by(AuditRecord.seq).limit(batch)).all()
         if not chunk:
             return
@@ -413,42 +517,60 @@ def records(session: Session, f: AuditFilter | None = None, *, batch: int = 5_00
 
 def latest(session: Session, f: AuditFilter | None = None, *, n: int) -> list[AuditRecord]:
     """The newest ``n`` matching records, oldest first."""
-    stmt = _filtered(select(AuditRecord), f or AuditFilter()).order_by(AuditRecord.seq.desc()).limit(n)
+    stmt = filter_query(select(AuditRecord), f or AuditFilter()).order_by(AuditRecord.seq.desc()).limit(n)
     return list(reversed(session.scalars(stmt).all()))
 
 
 def record_json(rec: AuditRecord) -> dict[str, Any]:
-    """A record as JSON (UTC instant with microseconds, so an export can be re-hashed)."""
+    """A record as JSON (UTC instant with microseconds, so an export can be re-hashed and its MAC checked)."""
     return {"seq": rec.seq, "at": rec.at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
             "actor": rec.actor, "source": rec.source, "action": rec.action, "object_type": rec.object_type,
             "object_id": rec.object_id, "before": rec.before, "after": rec.after, "reason": rec.reason,
-            "prev_hash": rec.prev_hash, "hash": rec.hash}
+            "prev_hash": rec.prev_hash, "hash": rec.hash, "mac": rec.mac}
 
 
 ExportFormat = Literal["csv", "jsonl"]
 
 
-def export(session: Session, out: TextIO, fmt: ExportFormat, f: AuditFilter | None = None) -> int:
+def export(session: Session, out: TextIO, fmt: ExportFormat, f: AuditFilter | None = None, *,
+           limit: int | None = None) -> int:
     """Write matching records to ``out`` as CSV (before/after as canonical JSON) or JSON lines.
 
+    ``limit`` keeps the newest N matching records (as ``audit list --limit``).
     Returns how many records were written. The hashes are included, so an
-    export kept elsewhere is itself evidence of what the log held.
+    export kept elsewhere is itself evidence of what the log held. CSV cells
+    that a spreadsheet would run as a formula are neutralised (:func:`csv_safe`);
+    JSON lines keep the values exactly.
     """
     if fmt not in ("csv", "jsonl"):
         raise AuditError(f"export format must be csv or jsonl, got {fmt!r}")
+    found: Iterable[AuditRecord] = records(session, f) if limit is None else latest(session, f, n=limit)
     n = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for rec in records(session, f):
+        writer.writerow(EXPORT_COLUMNS)
+        for rec in found:
             row = record_json(rec)
-            writer.writerow([_csv_cell(row[c]) for c in COLUMNS])
+            writer.writerow([_csv_cell(row[c]) for c in EXPORT_COLUMNS])
             n += 1
         return n
-    for rec in records(session, f):
+    for rec in found:
         out.write(_canonical(record_json(rec)) + "\n")
         n += 1
     return n
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise text a spreadsheet would run as a formula (CSV injection): prefix it with ``'``.
+
+    The one copy of the rule: the audit export and the reports both use it.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv_cell(value: Any) -> Any:
@@ -456,9 +578,9 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, (dict, list)):
         return _canonical(value)
-    return value
+    return csv_safe(value)
 
 
 def rows_from_records(recs: Sequence[dict[str, Any]]) -> list[RowTuple]:
-    """Exported JSON records back to verifier tuples (for checking an export offline)."""
-    return [tuple(r[c] for c in COLUMNS) for r in recs]
+    """Exported JSON records back to verifier tuples, with their MACs (for checking an export offline)."""
+    return [tuple(r.get(c) for c in EXPORT_COLUMNS) for r in recs]

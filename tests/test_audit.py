@@ -135,7 +135,7 @@ def test_audit_list_filters_and_export(seeded, env_for, tmp_path):
     code, out, _ = run(env, "audit", "list", "--json")
     everything = json.loads(out)
     assert [r["action"] for r in everything][-2:] == ["event.recorded", "obligation.completed"]
-    assert set(everything[0]) == set(audit.COLUMNS)
+    assert set(everything[0]) == set(audit.EXPORT_COLUMNS)
     code, out, _ = run(env, "audit", "list", "--actor", "督查室林瑜", "--json")
     assert [r["action"] for r in json.loads(out)] == ["event.recorded"]
     code, out, _ = run(env, "audit", "list", "--object", f"obligation:{a}", "--json")
@@ -160,7 +160,7 @@ def test_audit_list_filters_and_export(seeded, env_for, tmp_path):
     code, _out, err = run(env, "audit", "export", "--format", "csv", "-o", str(target), "--action", "obligation.*")
     assert code == 0 and "1 record(s) exported" in err
     rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))
-    assert rows[0] == list(audit.COLUMNS) and len(rows) == 2
+    assert rows[0] == list(audit.EXPORT_COLUMNS) and len(rows) == 2
     assert json.loads(rows[1][8])["evidence"] == "=HYPERLINK(\"http://evil\")"
 
 
@@ -175,7 +175,8 @@ def test_audit_verify_and_checkpoint_commands(seeded, env_for, tmp_path):
     code, out, _ = run(env, "audit", "verify", "--checkpoint", str(checkpoint))
     assert code == 0 and "matches checkpoint seq 4" in out
     code, out, _ = run(env, "audit", "verify", "--json")
-    assert json.loads(out) == {"ok": True, "checked": 4, "first_bad_seq": None, "problem": None, "head": head}
+    assert json.loads(out) == {"ok": True, "checked": 4, "first_bad_seq": None, "problem": None, "head": head,
+                               "keyed": False, "unkeyed": 0}
     # A manual edit of the table (as a superuser) is caught, naming the first bad seq.
     with seeded.engine.begin() as conn:
         drop_guard(conn, seeded.backend)

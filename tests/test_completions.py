@@ -10,15 +10,10 @@ import pytest
 from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.engine.runtime.settings import load_settings
 from duban.engine.deadlines.spec import Offset
-from duban.engine.services.events import (
-    NotFound,
-    PermissionDenied,
-    Projection,
-    ServiceError,
-    complete,
-    record_event,
-    waive,
-)
+from duban.engine.services.completions import complete, waive
+from duban.engine.services.errors import NotFound, ServiceError
+from duban.engine.services.events import Projection, record_event
+from duban.engine.services.permissions import PermissionDenied
 from duban.engine.services.extensions import (
     approve_extension,
     list_extensions,

@@ -501,7 +501,7 @@ def test_login_rate_limit_per_account(world: World) -> None:
     assert reply.status == 429 and "次数过多" in reply.text
     with world.sessions() as s:
         rows = s.execute(select(LoginAttempt.ok).where(LoginAttempt.name == "t-locked")).scalars().all()
-    assert rows.count(False) == ACCOUNT_LIMIT + 1 and True not in rows
+    assert rows.count(False) == ACCOUNT_LIMIT and True not in rows  # a refused attempt leaves no row
 
 
 def test_login_success_clears_the_account_count_and_refuses_open_redirects(world: World) -> None:
@@ -644,3 +644,86 @@ def test_the_audit_page_filters_pages_and_verifies(world: World) -> None:
     assert sup.get("/audit?since=2016-99-01").status == 400
     empty = sup.get("/audit?since=2999-01-01")
     assert empty.status == 200 and "无审计记录" in empty.text
+
+
+# --------------------------------------------------------------------------- hardening (issue 14): limits, bounds, sessions
+
+
+def test_out_of_range_query_and_path_values_are_400_with_security_headers(world: World) -> None:
+    """Row 8: ?as_of=9999-12-31, since=0001-01-01 and huge ids gave 500s without security headers."""
+    c = world.clients["supervisor"]
+    for path in ("/?as_of=9999-12-31", "/timeline?as_of=0001-01-01", "/audit?since=0001-01-01",
+                 "/audit?since=9999-12-31", "/audit?before=99999999999999999999",
+                 "/obligations/99999999999999999999", "/units/99999999999999999999/calendar.ics",
+                 "/timeline?months=99999999999999999999999"):
+        reply = c.get(path)
+        assert reply.status == 400, (path, reply.status)
+        assert reply.header("content-security-policy") and reply.header("x-frame-options") == "DENY", path
+    token = c.csrf(f"/obligations/{world.other[0]}")
+    reply = c.post("/extensions/99999999999999999999/approve", {"csrf": token})
+    assert reply.status == 400
+
+
+def test_bodies_over_the_limit_are_refused_before_reading(world: World) -> None:
+    """Row 1: an anonymous 1.5 GB POST to /login grew the server by 1 GB; an upload went to /tmp in full."""
+    parts = urllib.parse.urlsplit(world.server.url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:  # declares 1.5 GB and sends none of it: the answer must come without waiting for the body
+        conn.putrequest("POST", "/login")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+        conn.putheader("Content-Length", str(1_500_000_000))
+        conn.endheaders()
+        resp = conn.getresponse()
+        assert resp.status == 413 and resp.getheader("content-security-policy")
+    finally:
+        conn.close()
+    # A chunked body with no Content-Length is counted while it streams.
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        chunks = (b"name=" + b"a" * 65536 for _ in range(64))  # 4 MiB
+        conn.request("POST", "/login", body=chunks, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                     encode_chunked=True)
+        assert conn.getresponse().status == 413
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server stopped reading and closed: also a refusal
+    finally:
+        conn.close()
+    c = world.anonymous()
+    token = c.csrf()
+    assert c.post("/login", {"csrf": token, "name": "x" * 300_000, "password": "y"}).status == 413
+
+
+def test_the_session_has_an_absolute_lifetime(world: World) -> None:
+    """Row 11: a session never expired while in use (re-signed on every response)."""
+    import base64
+
+    from itsdangerous import TimestampSigner
+
+    with world.sessions() as s:
+        user = s.scalar(select(User).where(User.name == world.users["viewer"][0]))
+        uid, epoch = user.id, user.session_epoch
+
+    def cookie(iat: float) -> str:
+        data = base64.b64encode(json.dumps({"uid": uid, "ep": epoch, "iat": int(iat)}).encode())
+        return TimestampSigner(SECRET).sign(data).decode()
+
+    now = dt.datetime.now(dt.timezone.utc).timestamp()
+    fresh = Client(world.server.url, cookies={"duban_session": cookie(now - 60)})
+    assert fresh.get("/units").status == 200
+    stale = Client(world.server.url, cookies={"duban_session": cookie(now - 9 * 3600)})
+    reply = stale.get("/units")
+    assert reply.status == 303 and reply.header("location", ).startswith("/login")
+
+
+def test_the_html_report_style_is_allowed_by_its_own_policy(world: World) -> None:
+    """Row 11: the report's inline style was blocked by the app's own CSP."""
+    import base64
+    import hashlib
+
+    reply = world.clients["viewer"].get(f"/reports/{PLAN}.html?as_of=2016-09-01")
+    assert reply.status == 200
+    style = re.search(r"<style>(.*?)</style>", reply.text, re.S)
+    assert style
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    policy = reply.header("content-security-policy") or ""
+    assert f"'sha256-{digest}'" in policy and "unsafe-inline" not in policy and "script-src 'none'" in policy

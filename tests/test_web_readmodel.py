@@ -19,7 +19,8 @@ import pytest
 from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.engine.runtime.settings import load_settings
 from duban.engine.deadlines.spec import Offset
-from duban.engine.services.events import complete, record_event, waive
+from duban.engine.services.completions import complete, waive
+from duban.engine.services.events import record_event
 from duban.engine.services.extensions import approve_extension, request_extension
 from duban.engine.plans.importer import import_result
 from duban.engine.plans.planfile import load_plans

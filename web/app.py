@@ -1,340 +1,52 @@
-"""The dashboard's ASGI app: one factory, the request plumbing, the security headers.
+"""The dashboard's ASGI app: one factory and the middleware every response goes through.
 
 :func:`create_app` builds a Starlette app from the settings (the Flask
 tutorial's habit: defaults, then configuration, then test overrides passed as
-arguments). Every page goes through :func:`endpoint`, which in one place:
-
-1. opens a database session (the handler runs in a worker thread: SQL is
-   blocking, the event loop is not);
-2. resolves the logged-in user from the signed session cookie and the
-   account's ``session_epoch`` (logout bumps it, so a copied cookie dies too);
-   no user → the login page (GET) or 403 (POST) — deny by default;
-3. checks the CSRF token on every POST (session-bound, constant-time);
-4. checks the route's permission; object-level checks happen in the handler
-   through :meth:`Page.require`, which raises :class:`Denied`;
-5. commits a POST's work (the service's change and its audit row) or rolls
-   everything back on error; every denial is then written to the audit log
-   as ``web.denied`` in its own transaction.
+arguments). The request plumbing is :mod:`.context`, the pages :mod:`.views`;
+this module imports both and neither imports it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 import pendulum
 from argon2 import PasswordHasher
-from sqlalchemy.orm import Session
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import PlainTextResponse
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..engine.runtime.settings import Settings
-from ..errors import CalendarYearMissing, DubanError
-from ..engine.services.events import PermissionDenied
 from ..engine.runtime.build import Runtime, build_runtime
-from ..store import audit
-from ..store.models import Obligation
+from ..engine.runtime.settings import Settings
 from . import readmodel
-from .auth import Principal, RULES, csrf_ok, csrf_token, decide, default_hasher, load_principal, load_secret
+from .auth import default_hasher, load_secret
+from .context import CSP, MAX_BODY, SESSION_COOKIE, SESSION_MAX_AGE, WebContext
+from .views import routes
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-SESSION_COOKIE = "duban_session"
-SESSION_MAX_AGE = 8 * 3600  # one working day; the signer refuses older cookies too
-MAX_FIELD = 4000  # characters in one form field (evidence, reasons): enough for a URL list, not a dump
-Handler = Callable[["Page"], Response]
-
-
-class Denied(DubanError, PermissionError):
-    """The dashboard refused an action (audited as ``web.denied``)."""
-
-    def __init__(self, action: str, reason: str, *, object_type: str = "route", object_id: str = "") -> None:
-        self.action = action
-        self.reason = reason
-        self.object_type = object_type
-        self.object_id = object_id
-        super().__init__(f"denied {action!r}: {reason}")
-
-
-class BadRequest(DubanError, ValueError):
-    """A form or query value the dashboard cannot use (shown to the user, status 400)."""
-
-
-class PageNotFound(DubanError, LookupError):
-    """No such plan, unit, obligation... (status 404)."""
-
-
-# --------------------------------------------------------------------------- caches
-
-
-class AggregateCache:
-    """A small LRU of computed aggregates, keyed by the audit chain's head.
-
-    Every change to plans, obligations and due instances goes through a
-    service that appends to the audit chain in the same transaction, so the
-    head's ``(seq, hash)`` changes exactly when a status could have changed; a
-    key that includes it is never stale. Other processes (the CLI, the
-    scheduler) move the head too, since they share the database.
-    """
-
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-@dataclass
-class WebContext:
-    """What every request needs, built once per app (no process-global state)."""
-
-    settings: Settings
-    runtime: Runtime
-    hasher: PasswordHasher
-    templates: jinja2.Environment
-    https: bool
-    today: Callable[[], dt.date]
-    now: Callable[[], dt.datetime]
-    cache: AggregateCache = field(default_factory=AggregateCache)
-
-    def head_key(self, session: Session) -> tuple[int, str]:
-        head = audit.head(session)
-        return (head.seq, head.hash) if head else (0, audit.GENESIS)
-
-
-# --------------------------------------------------------------------------- the per-request page
-
-
-@dataclass
-class Page:
-    """One request as a handler sees it: the user, the database session, the as-of day, the form."""
-
-    request: Request
-    web: WebContext
-    db: Session
-    user: Principal
-    as_of: dt.date
-    as_of_param: str | None
-    form: FormData | None
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        value = self.request.query_params.get(name)
-        return value if value not in (None, "") else default
-
-    def field(self, name: str, *, required: bool = False) -> str | None:
-        value = self.form.get(name) if self.form is not None else None
-        if isinstance(value, str):
-            value = value.strip()
-        if not value:
-            if required:
-                raise BadRequest(f"表单缺少“{FIELD_ZH.get(name, name)}”")
-            return None
-        if not isinstance(value, str):
-            raise BadRequest(f"表单字段“{FIELD_ZH.get(name, name)}”不是文本")
-        if len(value) > MAX_FIELD:
-            raise BadRequest(f"表单字段“{FIELD_ZH.get(name, name)}”过长（{len(value)} 字，最多 {MAX_FIELD} 字）")
-        return value
-
-    def date_field(self, name: str, *, required: bool = True, not_after_today: bool = False) -> dt.date | None:
-        text = self.field(name, required=required)
-        if text is None:
-            return None
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            raise BadRequest(f"“{FIELD_ZH.get(name, name)}”{text!r}不是有效日期（YYYY-MM-DD）") from None
-        if not_after_today and day > self.web.today():
-            raise BadRequest(f"“{FIELD_ZH.get(name, name)}”{day.isoformat()}晚于今天（{self.web.today().isoformat()}）")
-        return day
-
-    def required_date(self, name: str, *, not_after_today: bool = False) -> dt.date:
-        day = self.date_field(name, required=True, not_after_today=not_after_today)
-        if day is None:  # date_field raised already; this keeps the type exact
-            raise BadRequest(f"表单缺少“{FIELD_ZH.get(name, name)}”")
-        return day
-
-    def require(self, action: str, *, obligation: Obligation | None = None, requested_by: str | None = None,
-                object_type: str = "route", object_id: str | int = "") -> None:
-        """Raise :class:`Denied` unless the user may do ``action`` (on ``obligation``)."""
-        verdict = decide(self.db, self.user, action, obligation=obligation, requested_by=requested_by)
-        if not verdict.allowed:
-            raise Denied(action, verdict.reason, object_type=object_type, object_id=str(object_id))
-
-    def can(self, action: str, **kwargs: Any) -> bool:
-        return decide(self.db, self.user, action, **kwargs).allowed
-
-    def link(self, path: str, **params: Any) -> str:
-        """``path`` with query ``params`` and the page's explicit ``as_of`` (so demos stay in their year)."""
-        path, hash_, fragment = path.partition("#")
-        query = {k: v for k, v in params.items() if v not in (None, "")}
-        if self.as_of_param and "as_of" not in query:
-            query["as_of"] = self.as_of_param
-        return path + ("?" + urlencode(query) if query else "") + hash_ + fragment
-
-    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return render(self.web, self.request, template, status_code=status_code, user=self.user, page=self,
-                      **context)
-
-    def redirect(self, path: str, **params: Any) -> RedirectResponse:
-        return RedirectResponse(self.link(path, **params), status_code=303)
-
-    def flash(self, message: str) -> None:
-        self.request.session["flash"] = message
-
-
-FIELD_ZH: Mapping[str, str] = {
-    "on": "日期", "evidence": "佐证材料", "occurrence": "到期批次", "reason": "理由", "until": "延期至",
-    "doc_number": "文号", "title": "文件标题", "received": "收文日期", "note": "备注", "name": "账号",
-    "password": "密码",
-}
-
-
-def render(web: WebContext, request: Request, template: str, *, status_code: int = 200,
-           user: Principal | None = None, page: Page | None = None, **context: Any) -> HTMLResponse:
-    flash = request.session.pop("flash", None) if "session" in request.scope else None
-    html = web.templates.get_template(template).render(
-        request=request, user=user, page=page, csrf=csrf_token(request.session), flash=flash,
-        link=page.link if page else (lambda path, **kw: path + ("?" + urlencode(kw) if kw else "")),
-        can=page.can if page else (lambda *a, **k: False), **context)
-    return HTMLResponse(html, status_code=status_code)
-
-
-def parse_as_of(value: str | None, today: dt.date) -> tuple[dt.date, str | None]:
-    if not value:
-        return today, None
-    try:
-        return dt.date.fromisoformat(value), value
-    except ValueError:
-        raise BadRequest(f"as_of={value!r} 不是有效日期（YYYY-MM-DD）") from None
-
-
-# --------------------------------------------------------------------------- the endpoint wrapper
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def current_user(request: Request, db: Session) -> Principal | None:
-    uid, epoch = request.session.get("uid"), request.session.get("ep")
-    if not isinstance(uid, int) or not isinstance(epoch, int):
-        return None
-    return load_principal(db, uid, epoch)
-
-
-def record_denial(web: WebContext, user: Principal, request: Request, exc: Denied) -> None:
-    """Write ``web.denied`` to the audit log in its own transaction (the refused change never happened)."""
-    with web.runtime.sessions() as db, db.begin():
-        audit.append(db, actor=user.name, source="web", action="web.denied", object_type=exc.object_type,
-                     object_id=exc.object_id or request.url.path,
-                     after={"action": exc.action, "role": user.role.value, "method": request.method,
-                            "path": request.url.path, "client": _client(request)},
-                     reason=exc.reason)
-
-
-def _error(web: WebContext, request: Request, user: Principal | None, status: int, title: str, message: str
-           ) -> HTMLResponse:
-    return render(web, request, "error.html", status_code=status, user=user, title=title, message=message)
-
-
-def _run(request: Request, form: FormData | None, handler: Handler, action: str) -> Response:
-    web: WebContext = request.app.state.web
-    with web.runtime.sessions() as db:
-        user = current_user(request, db)
-        if user is None:
-            db.rollback()
-            if request.method == "GET":
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-            return _error(web, request, None, 403, "未登录", "请先登录。")
-        try:
-            if request.method == "POST" and not csrf_ok(request.session, form.get("csrf") if form else None):
-                raise Denied(action, "missing or wrong CSRF token", object_type="csrf")
-            as_of, as_of_param = parse_as_of(request.query_params.get("as_of"), web.today())
-            page = Page(request=request, web=web, db=db, user=user, as_of=as_of, as_of_param=as_of_param, form=form)
-            page.require(action, object_type="route", object_id=request.url.path)
-            response = handler(page)
-            if request.method == "POST":
-                db.commit()
-            else:
-                db.rollback()
-            return response
-        except (Denied, PermissionDenied) as exc:
-            db.rollback()
-            denied = exc if isinstance(exc, Denied) else Denied(action, str(exc), object_type="service",
-                                                                  object_id=request.url.path)
-            record_denial(web, user, request, denied)
-            what = RULES[denied.action].label if denied.action in RULES else denied.action
-            message = "表单已失效（CSRF 校验失败），请刷新页面后重试。" if denied.object_type == "csrf" else \
-                f"您的账号（{user.role_label}）无权{what}。"
-            return _error(web, request, user, 403, "无权操作", message)
-        except CalendarYearMissing as exc:  # a LookupError too: before the 404 clause
-            db.rollback()
-            return _error(web, request, user, 400, "缺少工作日历", str(exc))
-        except (PageNotFound, LookupError) as exc:
-            db.rollback()
-            return _error(web, request, user, 404, "未找到", str(exc))
-        except (BadRequest, DubanError, ValueError) as exc:
-            db.rollback()
-            return _error(web, request, user, 400, "无法办理", str(exc))
-
-
-def endpoint(handler: Handler, *, action: str = "view") -> Callable[[Request], Awaitable[Response]]:
-    """An ASGI endpoint running ``handler`` with login, CSRF and permission checks (see module doc)."""
-
-    async def run(request: Request) -> Response:
-        form = await request.form() if request.method == "POST" else None
-        try:
-            return await run_in_threadpool(_run, request, form, handler, action)
-        finally:
-            if form is not None:
-                await form.close()
-
-    run.__name__ = handler.__name__
-    return run
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- middleware
 
 
 class SecurityHeaders:
-    """Headers every response carries: no framing, no sniffing, no caching of government data."""
+    """Headers every response carries: no framing, no sniffing, no caching of government data.
 
-    CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; form-action 'self'; "
-           "frame-ancestors 'none'; base-uri 'none'")
+    An unexpected error becomes a plain 500 *with* these headers (Starlette's
+    own error page is sent outside the user middleware, without them).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -343,19 +55,91 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                         (b"referrer-policy", b"same-origin"), (b"content-security-policy", self.CSP.encode())]
+                         (b"referrer-policy", b"same-origin"), (b"content-security-policy", CSP.encode())]
                 if b"cache-control" not in names and not scope["path"].startswith("/static/"):
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers + [h for h in extra if h[0] not in names]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await PlainTextResponse("服务器内部错误（已记录）。", status_code=500)(scope, receive, send_with_headers)
+
+
+class _TooLarge(Exception):
+    """Raised from the receive channel once a body passes the limit (caught by :class:`BodyLimit`)."""
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_body`` bytes with 413, *while streaming*, before any parsing.
+
+    A declared ``Content-Length`` over the limit is refused before a byte is
+    read; a body without one (chunked) or one that lies is counted as it
+    arrives, and reading stops at the limit. So an anonymous 1.5 GB upload
+    costs at most ``max_body`` bytes of memory and nothing on disk (issue 14,
+    row 1). No dashboard form takes files: the endpoints parse forms with
+    ``max_files=0`` too.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = [v for k, v in scope.get("headers", []) if k.lower() == b"content-length"]
+        if declared:
+            try:
+                length = int(declared[0])
+            except ValueError:
+                await PlainTextResponse("Content-Length 无效。", status_code=400)(scope, receive, send)
+                return
+            if length > self.max_body:
+                await self._refuse(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(f"请求内容过大（上限 {self.max_body // 1024} KiB）。", status_code=413,
+                                     headers={"connection": "close"})
+        await response(scope, receive, send)
 
 
 # --------------------------------------------------------------------------- templates
@@ -392,8 +176,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, secret: st
     (generated, 0600) unless given. Cookies are marked Secure when the
     configured base URL is https (``web.base_url``) or ``https`` says so.
     """
-    from .views import routes  # the handlers import this module's plumbing
-
     runtime = runtime or build_runtime(settings)
     secure = settings.web_base_url.startswith("https://") if https is None else https
 
@@ -402,19 +184,16 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, secret: st
 
     web = WebContext(settings=settings, runtime=runtime, hasher=hasher or default_hasher(),
                      templates=template_env(settings), https=secure,
-                     today=today or (lambda: pendulum.now(settings.timezone).date()), now=now)
+                     today=today or runtime.today, now=now)
     all_routes: list[BaseRoute] = [*routes(), Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static")]
     app = Starlette(
         routes=all_routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(BodyLimit),
             Middleware(SessionMiddleware, secret_key=secret or load_secret(settings.base_dir),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE, same_site="lax", https_only=secure),
         ],
     )
     app.state.web = web
     return app
-
-
-def route(path: str, handler: Handler, *, action: str = "view", methods: tuple[str, ...] = ("GET",)) -> Route:
-    return Route(path, endpoint(handler, action=action), methods=list(methods))

@@ -1,28 +1,29 @@
-"""Accounts, roles and the dashboard's security rules (账号、角色与权限).
+"""Accounts, logins, sessions and the dashboard's security plumbing (账号、登录与会话).
 
-Four roles, deny by default:
-
-==========  ===================================================================
-admin       everything, including the user list (系统管理员)
-supervisor  the 督查室: records events, completes, waives, decides extensions,
-            reads the audit log
-clerk       a unit's contact clerk (联络员), bound to one or more units: completes
-            and asks for extensions only on its own units' obligations; records
-            events only when it acts for a supervising office (督查室 unit)
-viewer      a leader or observer (领导/观察员): reads the dashboard, downloads reports
-==========  ===================================================================
-
-The rule table :data:`RULES` is data. A state-changing action names the
-engine's own check (:func:`duban.engine.services.events.authorize`), which the service
-repeats when it runs: the CLI and the web share one rule. :func:`decide` is the
-only place the dashboard asks, so the HTTP matrix tests exercise one function
-through every route.
+Roles and who may do what are :mod:`duban.engine.services.permissions`, the
+one permissions module the CLI and the services use too; :func:`decide` here
+only adapts a logged-in :class:`Principal` to it, so the HTTP matrix tests
+exercise the same rule through every route.
 
 Passwords are hashed with Argon2id (argon2-cffi). Login attempts are written to
-``login_attempts`` so the rate limit holds across processes and restarts:
-after :data:`ACCOUNT_LIMIT` failures for one account, or :data:`CLIENT_LIMIT`
-from one client address, within :data:`WINDOW`, further attempts are refused
-until the window passes (a success resets the account's count).
+``login_attempts`` so throttling holds across processes and restarts. It is
+atomic (issue 14, row 2): an attempt first takes a lock (SQLite: its write
+lock, taken by inserting the attempt; PostgreSQL: an advisory lock), counts,
+and either reserves its place as a failure or is refused and leaves nothing
+behind; the password is checked after the lock is released and a success
+turns the reservation into ``ok``. So 30 simultaneous guesses check at most
+:data:`PAIR_LIMIT` passwords. The limits (issue 14, row 3):
+
+* per address **and** account: :data:`PAIR_LIMIT` failures in :data:`WINDOW`
+  lock that pair only — a stranger cannot lock the owner out by guessing;
+* per address: :data:`CLIENT_LIMIT` failures in the window block the address
+  (its refused attempts are not counted against any account);
+* per account, from every address: after :data:`PAIR_LIMIT` failures each
+  further attempt from an address the account has not logged in from in
+  :data:`TRUSTED_FOR` waits a short backoff (doubling, at most
+  :data:`BACKOFF_CAP`) — slows a distributed guesser, never locks the owner;
+* the table prunes itself on every attempt (failures older than the window,
+  successes older than :data:`TRUSTED_FOR`).
 """
 
 from __future__ import annotations
@@ -34,19 +35,19 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from ..engine.services import permissions
+from ..engine.services.permissions import ACCOUNT_ROLES, ROLE_LABELS, Decision, Role
 from ..errors import DubanError
-from ..engine.services.events import PermissionDenied, authorize
 from ..store import audit
 from ..store.models import LoginAttempt, Obligation, Unit, User, UserUnit, utcnow
 
@@ -71,60 +72,21 @@ class SecretFileError(WebError, PermissionError):
     """The session secret file is readable by others (it must be 0600)."""
 
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    CLERK = "clerk"
-    VIEWER = "viewer"
-
-
-ROLE_LABELS: Mapping[str, str] = {
-    Role.ADMIN: "系统管理员", Role.SUPERVISOR: "督查室", Role.CLERK: "单位联络员", Role.VIEWER: "查看",
-}
-
-ACCOUNT_LIMIT = 5
+PAIR_LIMIT = 5
+ACCOUNT_LIMIT = PAIR_LIMIT  # the name the tests and docs used first: failures per address and account
 CLIENT_LIMIT = 20
 WINDOW = dt.timedelta(minutes=15)
+BACKOFF_CAP = dt.timedelta(seconds=10)
+TRUSTED_FOR = dt.timedelta(days=30)
+SESSION_LIFETIME = dt.timedelta(hours=8)  # absolute: from login, however busy the session (issue 14, row 11)
 MIN_PASSWORD = 10
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+#: Letters of any script (张三 as well as lin-yu), digits, '.', '_' and '-'; no spaces or control characters.
+NAME_RE = re.compile(r"[^\W_][\w.\-]{0,63}")
 SECRET_ENV = "DUBAN_WEB_SECRET"
 SECRET_FILE = Path("var") / "web-secret"
 
 
-# --------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Rule:
-    """Who may do a dashboard action.
-
-    ``service`` names the action in :func:`duban.engine.services.events.authorize` when
-    the action changes state: the engine decides those (for the CLI and the web
-    alike), so the dashboard never holds a second copy of the rule. Read-only
-    actions are decided here by ``roles``.
-    """
-
-    label: str
-    roles: frozenset[Role] = frozenset()
-    service: str | None = None
-
-
-_ALL = frozenset(Role)
-_SUP = frozenset({Role.ADMIN, Role.SUPERVISOR})
-
-RULES: Mapping[str, Rule] = {
-    "view": Rule(label="查看看板", roles=_ALL),
-    "report.download": Rule(label="下载报表", roles=_ALL),
-    "audit.view": Rule(label="查看审计日志", roles=_SUP),
-    "users.view": Rule(label="查看账号", roles=frozenset({Role.ADMIN})),
-    "event.record": Rule(label="登记触发事件", service="event"),
-    "event.correct": Rule(label="更正事件", service="event"),
-    "event.retract": Rule(label="撤销事件", service="event"),
-    "obligation.complete": Rule(label="登记完成", service="complete"),
-    "obligation.waive": Rule(label="免予督办", service="waive"),
-    "extension.request": Rule(label="申请延期", service="extend.request"),
-    "extension.decide": Rule(label="审批延期", service="extend.decide"),
-}
+# --------------------------------------------------------------------------- principals
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,42 +109,17 @@ class Principal:
         return ROLE_LABELS[self.role]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Decision:
-    allowed: bool
-    reason: str
-
-
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
 def decide(session: Session, principal: Principal | None, action: str, *, obligation: Obligation | None = None,
-           requested_by: str | None = None) -> Decision:
-    """May ``principal`` do ``action`` (on ``obligation``)? Deny by default.
+           plan_id: str | None = None, requested_by: str | None = None) -> Decision:
+    """May ``principal`` do ``action`` (on ``obligation``, in ``plan_id``)? Deny by default.
 
-    State-changing actions ask the engine's own check
-    (:func:`duban.engine.services.events.authorize`) with the user's role and units, the
-    same check the service will make again when it runs. ``requested_by`` is
-    the requester of an extension, who may not decide it (不得自批).
+    The answer is :func:`duban.engine.services.permissions.decide`'s, the same
+    rule the service applies again when it runs.
     """
-    rule = RULES.get(action)
-    if rule is None:
-        return Decision(allowed=False, reason=f"unknown action {action!r}")
     if principal is None:
         return Decision(allowed=False, reason="not logged in")
-    if rule.service is None:
-        if principal.role in rule.roles:
-            return Decision(allowed=True, reason="ok")
-        return Decision(allowed=False, reason=f"role {principal.role.value!r} may not {action}")
-    try:
-        authorize(session, rule.service, role=principal.role.value, unit_ids=principal.unit_ids,  # type: ignore[arg-type]
-                  obligation=obligation)
-    except PermissionDenied as exc:
-        return Decision(allowed=False, reason=str(exc))
-    if requested_by is not None and _same_person(requested_by, principal.name):
-        return Decision(allowed=False, reason=f"{principal.name!r} requested it and may not decide it")
-    return Decision(allowed=True, reason="ok")
+    return permissions.decide(session, name=principal.name, role=principal.role, unit_ids=principal.unit_ids,
+                              action=action, obligation=obligation, plan_id=plan_id, requested_by=requested_by)
 
 
 # --------------------------------------------------------------------------- passwords and accounts
@@ -236,12 +173,11 @@ def add_user(session: Session, *, name: str, role: str, password: str, units: Se
              hasher: PasswordHasher | None = None) -> User:
     """Create a dashboard account (audited; the password hash never enters the audit log)."""
     if not NAME_RE.fullmatch(name):
-        raise AccountError(f"account name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
-                           f"starting with a letter or digit")
-    try:
-        role_ = Role(role)
-    except ValueError:
-        raise AccountError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
+        raise AccountError(f"account name {name!r}: use 1-64 letters (any script, e.g. 张三), digits, '.', '_' "
+                           f"or '-', starting with a letter or digit")
+    if role not in ACCOUNT_ROLES:
+        raise AccountError(f"unknown role {role!r}; roles: {', '.join(r.value for r in ACCOUNT_ROLES)}")
+    role_ = Role(role)
     if role_ is Role.CLERK and not units:
         raise AccountError(f"a clerk needs at least one unit (--unit), account {name!r}")
     if role_ is not Role.CLERK and units:
@@ -274,6 +210,27 @@ def set_password(session: Session, name: str, password: str, *, actor: str, sour
     session.flush()
     audit.append(session, actor=actor, source=source, action="user.password_set", object_type="user",
                  object_id=user.name)
+    return user
+
+
+def disable_user(session: Session, name: str, *, actor: str, reason: str | None = None,
+                 source: audit.Source = "cli") -> User:
+    """Disable an account: it can no longer log in, and every open session ends (epoch bump).
+
+    The row stays (the audit log names it); ``user enable`` is deliberately
+    not offered: a disabled account is re-created under review, or its
+    password reset by an admin who then re-enables it in the database.
+    """
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise UnknownUser(f"no account {name!r}")
+    if not user.active:
+        raise AccountError(f"account {name!r} is already disabled")
+    user.active = False
+    user.session_epoch += 1
+    session.flush()
+    audit.append(session, actor=actor, source=source, action="user.disabled", object_type="user",
+                 object_id=user.name, before={"active": True}, after={"active": False}, reason=reason)
     return user
 
 
@@ -312,16 +269,18 @@ def load_principal(session: Session, user_id: int, epoch: int) -> Principal | No
                      unit_ids=frozenset(r.id for r in rows), unit_names=tuple(r.name for r in rows))
 
 
-# --------------------------------------------------------------------------- login and rate limiting
+# --------------------------------------------------------------------------- login and throttling
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LoginResult:
-    """``reason``: ok | bad (wrong name or password) | account_locked | client_locked."""
+    """``reason``: ok | bad (wrong name or password) | account_locked (this address, this account) |
+    client_locked (this address) | backoff (the account is being guessed: wait ``retry_after``)."""
 
     reason: str
     user_id: int | None = None
     epoch: int = 0
+    retry_after: int = 0
 
     @property
     def ok(self) -> bool:
@@ -331,6 +290,7 @@ class LoginResult:
 # A real Argon2 hash of a random password: verifying an unknown account costs the same
 # time as a known one, so response times do not reveal which names exist.
 _DUMMY_HASH: str | None = None
+_LOGIN_LOCK = 4242002  # PostgreSQL advisory lock key of the throttle (the audit chain uses 4242001)
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:
@@ -340,58 +300,91 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASH
 
 
-def recent_failures(session: Session, *, name: str | None = None, client: str | None = None,
-                    now: dt.datetime) -> int:
-    """Failed attempts inside the window (for an account: since its last success too)."""
+def _failures(session: Session, *, now: dt.datetime, exclude: int, name: str | None = None,
+              client: str | None = None) -> tuple[int, dt.datetime | None]:
+    """Failures in the window (since the last success of the same name/client pair) and the newest one."""
     since = now - WINDOW
-    stmt = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+    conds = [LoginAttempt.at > since, LoginAttempt.id != exclude]
     if name is not None:
-        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(LoginAttempt.name == name,
-                                                                         LoginAttempt.ok.is_(True),
-                                                                         LoginAttempt.at > since))
-        stmt = stmt.where(LoginAttempt.name == name)
-        if last_ok is not None:
-            stmt = stmt.where(LoginAttempt.at > last_ok)
+        conds.append(LoginAttempt.name == name)
     if client is not None:
-        stmt = stmt.where(LoginAttempt.client == client)
-    return int(session.scalar(stmt) or 0)
+        conds.append(LoginAttempt.client == client)
+    if name is not None:
+        last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(*conds, LoginAttempt.ok.is_(True)))
+        if last_ok is not None:
+            conds.append(LoginAttempt.at > last_ok)
+    n, newest = session.execute(select(func.count(), func.max(LoginAttempt.at))
+                                .where(*conds, LoginAttempt.ok.is_(False))).one()
+    return int(n or 0), newest
 
 
-def authenticate(session: Session, *, name: str, password: str, client: str, hasher: PasswordHasher,
-                 now: dt.datetime | None = None) -> LoginResult:
-    """Check a login and record the attempt (inside the caller's transaction).
+def _throttle(session: Session, *, name: str, client: str, now: dt.datetime, exclude: int) -> LoginResult | None:
+    """The refusal for this attempt, or None when it may go on to the password check."""
+    if _failures(session, now=now, exclude=exclude, client=client)[0] >= CLIENT_LIMIT:
+        return LoginResult(reason="client_locked", retry_after=int(WINDOW.total_seconds()))
+    if _failures(session, now=now, exclude=exclude, name=name, client=client)[0] >= PAIR_LIMIT:
+        return LoginResult(reason="account_locked", retry_after=int(WINDOW.total_seconds()))
+    n, newest = _failures(session, now=now, exclude=exclude, name=name)
+    if n >= PAIR_LIMIT and newest is not None:
+        trusted = session.scalar(select(LoginAttempt.id).where(
+            LoginAttempt.name == name, LoginAttempt.client == client, LoginAttempt.ok.is_(True),
+            LoginAttempt.at > now - TRUSTED_FOR).limit(1))
+        wait = min(BACKOFF_CAP, dt.timedelta(seconds=2 ** min(n - PAIR_LIMIT, 16)))
+        if trusted is None and now - newest < wait:
+            return LoginResult(reason="backoff", retry_after=max(1, int((newest + wait - now).total_seconds())))
+    return None
 
-    A locked account or client is refused before the password is checked, so a
-    guesser learns nothing more once the limit is reached.
+
+def _reserve(session: Session, *, name: str, client: str, now: dt.datetime) -> tuple[LoginResult | None, int]:
+    """Take the throttle's lock, prune, and reserve this attempt as a failure (or refuse it).
+
+    The reservation is written *first*: on SQLite that insert takes the
+    database's write lock, so the count below cannot race another login; on
+    PostgreSQL the advisory lock does it. A refusal rolls everything back.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOGIN_LOCK})
+    attempt = LoginAttempt(name=name, client=client, at=now, ok=False)
+    session.add(attempt)
+    session.flush()
+    session.execute(delete(LoginAttempt).where(
+        ((LoginAttempt.ok.is_(False)) & (LoginAttempt.at <= now - WINDOW)) | (LoginAttempt.at <= now - TRUSTED_FOR)))
+    return _throttle(session, name=name, client=client, now=now, exclude=attempt.id), attempt.id
+
+
+def authenticate(sessions: Callable[[], Session], *, name: str, password: str, client: str,
+                 hasher: PasswordHasher, now: dt.datetime | None = None) -> LoginResult:
+    """Check a login, throttled atomically (see the module docstring); commits its own transactions.
+
+    A refused attempt is decided before any password is checked, so a
+    guesser learns nothing once a limit is reached, and leaves no row.
     """
     now = now or utcnow()
     name = name.strip()[:100]
     client = client[:100]
-    if recent_failures(session, client=client, now=now) >= CLIENT_LIMIT:
-        session.add(LoginAttempt(name=name, client=client, at=now, ok=False))
-        return LoginResult(reason="client_locked")
-    if recent_failures(session, name=name, now=now) >= ACCOUNT_LIMIT:
-        session.add(LoginAttempt(name=name, client=client, at=now, ok=False))
-        return LoginResult(reason="account_locked")
-    user = session.scalar(select(User).where(User.name == name))
+    with sessions() as db:
+        refusal, attempt_id = _reserve(db, name=name, client=client, now=now)
+        if refusal is not None:
+            db.rollback()
+            return refusal
+        user = db.scalar(select(User).where(User.name == name))
+        stored = user.password_hash if user is not None and user.active else None
+        db.commit()
     ok = False
-    if user is None or not user.active:
-        try:
-            hasher.verify(_dummy_hash(hasher), password)
-        except VerificationError:
-            pass
-    else:
-        try:
-            ok = hasher.verify(user.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        if ok and hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(password)
-    session.add(LoginAttempt(name=name, client=client, at=now, ok=ok))
-    session.flush()
+    try:
+        ok = hasher.verify(stored or _dummy_hash(hasher), password) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
     if not ok or user is None:
         return LoginResult(reason="bad")
-    return LoginResult(reason="ok", user_id=user.id, epoch=user.session_epoch)
+    with sessions() as db, db.begin():
+        db.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(ok=True))
+        fresh = db.get(User, user.id)
+        if fresh is None or not fresh.active:  # disabled while the password was being checked
+            return LoginResult(reason="bad")
+        if hasher.check_needs_rehash(fresh.password_hash):
+            fresh.password_hash = hasher.hash(password)
+        return LoginResult(reason="ok", user_id=fresh.id, epoch=fresh.session_epoch)
 
 
 def end_sessions(session: Session, user_id: int) -> None:

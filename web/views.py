@@ -21,14 +21,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..engine.services import completions as completion_service
 from ..engine.services import events as event_service
 from ..engine.services import extensions as extension_service
 from ..engine.services import reports
 from ..store import audit
 from ..store.models import AuditRecord, Event, Extension, Obligation, Trigger, Unit
 from . import readmodel
-from .app import BadRequest, Page, PageNotFound, WebContext, render, route
-from .auth import ACCOUNT_LIMIT, CLIENT_LIMIT, WINDOW, authenticate, csrf_ok, end_sessions, list_users
+from .inbox import routes as inbox_routes
+from .auth import CLIENT_LIMIT, PAIR_LIMIT, WINDOW, authenticate, csrf_ok, end_sessions, list_users
+from .context import CSP, BadRequest, Page, PageNotFound, WebContext, bounded_int, read_form, render, route
 
 ALL = "all"
 AUTO_VERIFY_MAX = 100_000  # audit chains up to this length are verified on every view (cached by head)
@@ -47,17 +49,11 @@ def _scope(page: Page, plans: list[readmodel.PlanInfo]) -> str | None:
 
 
 def _int(value: str | None, what: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{what} {value!r} 不是整数") from None
+    return None if value is None else bounded_int(value, what)
 
 
 def _path_int(page: Page, name: str) -> int:
-    value = page.request.path_params[name]
-    return int(value)
+    return bounded_int(page.request.path_params[name], name)
 
 
 # --------------------------------------------------------------------------- pages
@@ -157,28 +153,22 @@ def timeline_page(page: Page) -> Response:
 AUDIT_FILTERS = ("actor", "action", "object_type", "object_id", "source", "since")
 
 
-def audit_page(page: Page) -> Response:
-    stmt = select(AuditRecord)
-    f = {k: page.param(k) for k in AUDIT_FILTERS}
-    if f["actor"]:
-        stmt = stmt.where(AuditRecord.actor == f["actor"])
-    if f["action"]:
-        action = f["action"]
-        stmt = stmt.where(AuditRecord.action.startswith(action[:-1], autoescape=True) if action.endswith("*")
-                          else AuditRecord.action == action)
-    if f["object_type"]:
-        stmt = stmt.where(AuditRecord.object_type == f["object_type"])
-    if f["object_id"]:
-        stmt = stmt.where(AuditRecord.object_id == f["object_id"])
-    if f["source"]:
-        stmt = stmt.where(AuditRecord.source == f["source"])
+def _audit_filter(page: Page, f: dict[str, str | None]) -> audit.AuditFilter:
+    """The page's query as the one audit filter (:class:`duban.store.audit.AuditFilter`)."""
+    since = None
     if f["since"]:
         try:
-            since = dt.date.fromisoformat(f["since"])
+            day = dt.date.fromisoformat(f["since"])
         except ValueError:
-            raise BadRequest(f"since={f['since']!r} 不是有效日期") from None
-        start = dt.datetime.combine(since, dt.time(), tzinfo=ZoneInfo(page.web.settings.timezone))
-        stmt = stmt.where(AuditRecord.at >= start.astimezone(dt.timezone.utc))
+            raise BadRequest(f"since={f['since'][:40]!r} 不是有效日期") from None
+        since = audit.start_of_day(day, ZoneInfo(page.web.settings.timezone))
+    return audit.AuditFilter(since=since, actor=f["actor"], action=f["action"], object_type=f["object_type"],
+                             object_id=f["object_id"], source=f["source"])
+
+
+def audit_page(page: Page) -> Response:
+    f = {k: page.param(k) for k in AUDIT_FILTERS}
+    stmt = audit.filter_query(select(AuditRecord), _audit_filter(page, f))
     lines, more = readmodel.audit_page(page.db, stmt, before_seq=_int(page.param("before"), "before"))
     head = page.web.head_key(page.db)
     verify_key = ("verify", head)
@@ -215,8 +205,11 @@ def report_download(page: Page) -> Response:
     else:
         body = reports.render_xlsx(report)
     disposition = "inline" if fmt == "html" else "attachment"
-    return Response(body, media_type=REPORT_TYPES[fmt],
-                    headers={"content-disposition": f'{disposition}; filename="{name}"'})
+    headers = {"content-disposition": f'{disposition}; filename="{name}"'}
+    if fmt == "html":  # the report's own inline style, allowed by its hash and nothing wider
+        hashes = " ".join(reports.style_sources(body.decode("utf-8")))
+        headers["content-security-policy"] = CSP.replace("style-src 'self'", f"style-src 'self' {hashes}")
+    return Response(body, media_type=REPORT_TYPES[fmt], headers=headers)
 
 
 def unit_calendar(page: Page) -> Response:
@@ -248,18 +241,18 @@ def complete_form(page: Page) -> Response:
     ob = _obligation(page)
     page.require("obligation.complete", obligation=ob, object_type="obligation", object_id=ob.id)
     on = page.required_date("on", not_after_today=True)
-    occ = event_service.complete(
+    occ = completion_service.complete(
         page.db, ob.id, on=on, evidence=page.field("evidence", required=True) or "", actor=page.user.name,
         calendar=page.web.runtime.calendar, occurrence=page.field("occurrence"), source="web",
         role=page.user.role.value, unit_ids=page.user.unit_ids)
-    page.flash(f"已登记完成：{occ.label}（{on.isoformat()}）" + (f"，逾期 {occ.late_by} 个工作日" if occ.late_by else ""))
+    page.flash(f"已登记完成：{occ.label}（{on.isoformat()}）" + (f"，逾期完成（{occ.late_by} 个工作日）" if occ.completed_on and occ.completed_on > occ.due else ""))
     return page.redirect(f"/obligations/{ob.id}")
 
 
 def waive_form(page: Page) -> Response:
     ob = _obligation(page)
     page.require("obligation.waive", obligation=ob, object_type="obligation", object_id=ob.id)
-    event_service.waive(page.db, ob.id, reason=page.field("reason", required=True) or "", actor=page.user.name,
+    completion_service.waive(page.db, ob.id, reason=page.field("reason", required=True) or "", actor=page.user.name,
                         source="web", occurrence=page.field("occurrence"), role=page.user.role.value,
                         unit_ids=page.user.unit_ids)
     page.flash("已免予督办")
@@ -272,7 +265,8 @@ def extension_request_form(page: Page) -> Response:
     until = page.required_date("until")
     ext = extension_service.request_extension(
         page.db, ob.id, until=until, reason=page.field("reason", required=True) or "", actor=page.user.name,
-        occurrence=page.field("occurrence"), source="web", role=page.user.role.value, unit_ids=page.user.unit_ids)
+        occurrence=page.field("occurrence"), source="web", role=page.user.role, unit_ids=page.user.unit_ids,
+        calendar=page.web.runtime.calendar)
     page.flash(f"已提交延期申请（第 {ext.id} 号），等待督查室审批")
     return page.redirect(f"/obligations/{ob.id}")
 
@@ -288,7 +282,8 @@ def extension_approve_form(page: Page) -> Response:
     ext = _extension(page)
     page.require("extension.decide", requested_by=ext.requested_by, object_type="extension", object_id=ext.id)
     extension_service.approve_extension(page.db, ext.id, actor=page.user.name, note=page.field("note"),
-                                        source="web", role=page.user.role.value, unit_ids=page.user.unit_ids)
+                                        source="web", role=page.user.role, unit_ids=page.user.unit_ids,
+                                        calendar=page.web.runtime.calendar)
     page.flash(f"已批准延期申请第 {ext.id} 号：到期日改为 {ext.until.isoformat()}")
     return page.redirect(f"/obligations/{ext.obligation_id}")
 
@@ -307,7 +302,8 @@ def record_event_form(page: Page) -> Response:
     trigger = page.db.get(Trigger, _path_int(page, "trigger_id"))
     if trigger is None:
         raise PageNotFound("没有该触发条件")
-    page.require("event.record", object_type="trigger", object_id=f"{trigger.plan_id}:{trigger.key}")
+    page.require("event.record", plan_id=trigger.plan_id, object_type="trigger",
+                 object_id=f"{trigger.plan_id}:{trigger.key}")
     on = page.required_date("on", not_after_today=True)
     received = page.date_field("received", required=False, not_after_today=True)
     ((ev, stats),) = event_service.record_event(
@@ -328,7 +324,7 @@ def _event(page: Page) -> Event:
 
 def correct_event_form(page: Page) -> Response:
     ev = _event(page)
-    page.require("event.correct", object_type="event", object_id=ev.id)
+    page.require("event.correct", plan_id=ev.trigger.plan_id, object_type="event", object_id=ev.id)
     on = page.required_date("on", not_after_today=True)
     stats = event_service.correct_event(page.db, ev.id, on=on, actor=page.user.name,
                                         proj=page.web.runtime.projection, reason=page.field("reason"), source="web",
@@ -339,7 +335,7 @@ def correct_event_form(page: Page) -> Response:
 
 def retract_event_form(page: Page) -> Response:
     ev = _event(page)
-    page.require("event.retract", object_type="event", object_id=ev.id)
+    page.require("event.retract", plan_id=ev.trigger.plan_id, object_type="event", object_id=ev.id)
     stats = event_service.retract_event(page.db, ev.id, reason=page.field("reason", required=True) or "",
                                         actor=page.user.name, proj=page.web.runtime.projection, source="web",
                                         role=page.user.role.value, unit_ids=page.user.unit_ids)
@@ -367,7 +363,7 @@ async def login(request: Request) -> Response:
     web: WebContext = request.app.state.web
     if request.method == "GET":
         return _login_page(web, request)
-    form = await request.form()
+    form = await read_form(request)
     try:
         return await run_in_threadpool(_login_post, web, request, form)
     finally:
@@ -378,27 +374,34 @@ def _login_post(web: WebContext, request: Request, form: Any) -> Response:
     if not csrf_ok(request.session, form.get("csrf")):
         return render(web, request, "error.html", status_code=403, user=None, title="无权操作",
                       message="登录表单已失效（CSRF 校验失败），请刷新页面后重试。")
-    name = str(form.get("name") or "").strip()
-    password = str(form.get("password") or "")
+    name = str(form.get("name") or "").strip()[:100]
+    password = str(form.get("password") or "")[:1024]
     client = request.client.host if request.client else "unknown"
-    with web.runtime.sessions() as db, db.begin():
-        result = authenticate(db, name=name, password=password, client=client, hasher=web.hasher, now=web.now())
+    result = authenticate(web.runtime.sessions, name=name, password=password, client=client, hasher=web.hasher,
+                          now=web.now())
+    if result.reason == "backoff":
+        response = _login_page(web, request, status=429, name=name,
+                               error=f"该账号近期登录失败较多，请 {result.retry_after} 秒后再试。")
+        response.headers["retry-after"] = str(result.retry_after)
+        return response
     if result.reason in ("account_locked", "client_locked"):
         minutes = int(WINDOW.total_seconds() // 60)
-        limit = ACCOUNT_LIMIT if result.reason == "account_locked" else CLIENT_LIMIT
-        return _login_page(web, request, status=429, name=name,
-                           error=f"登录失败次数过多（{minutes} 分钟内超过 {limit} 次），请 {minutes} 分钟后再试。")
+        limit = PAIR_LIMIT if result.reason == "account_locked" else CLIENT_LIMIT
+        response = _login_page(web, request, status=429, name=name,
+                               error=f"登录失败次数过多（{minutes} 分钟内超过 {limit} 次），请 {minutes} 分钟后再试。")
+        response.headers["retry-after"] = str(result.retry_after)
+        return response
     if not result.ok:
         return _login_page(web, request, status=401, name=name, error="账号或密码不正确。")
     request.session.clear()  # a fresh session (and CSRF token) for the logged-in user
-    request.session.update(uid=result.user_id, ep=result.epoch)
+    request.session.update(uid=result.user_id, ep=result.epoch, iat=int(web.now().timestamp()))
     target = _safe_next(str(form.get("next") or "") or request.query_params.get("next"))
     return RedirectResponse(target, status_code=303)
 
 
 async def logout(request: Request) -> Response:
     web: WebContext = request.app.state.web
-    form = await request.form()
+    form = await read_form(request)
     try:
         ok = csrf_ok(request.session, form.get("csrf"))
     finally:
@@ -446,4 +449,5 @@ def routes() -> list[BaseRoute]:
         route("/audit", audit_page, action="audit.view"),
         route("/users", users_page, action="users.view"),
         route("/reports/{plan_id}.{fmt}", report_download),
+        *inbox_routes(),
     ]

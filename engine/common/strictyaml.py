@@ -20,7 +20,15 @@ Everything YAML offers beyond plain data is refused with a stable code:
 ``yaml-alias``         an anchor (``&a``) or an alias (``*a``)
 ``duplicate-key``      a key written twice in one mapping
 ``non-string-key``     a mapping or sequence used as a key
+``yaml-too-deep``      nesting deeper than :data:`MAX_DEPTH` levels
+``yaml-too-large``     a file over :data:`MAX_BYTES` bytes
 =====================  ====================================================
+
+Hostile files cost nothing (issue 14, row 9): an alias is refused *before*
+expansion (it stands for an empty scalar in the tree, never for the anchored
+node, so nested aliases cannot multiply), nesting is counted while reading
+events (the subtree past the limit is skipped without recursion, so no
+``RecursionError``), and a file over the size limit is not parsed at all.
 
 Schema checks (types, required and unknown fields with a "did you mean")
 are done by :class:`NodeReader`, which callers drive field by field so that
@@ -40,6 +48,13 @@ import yaml
 
 # libyaml's parser is ~10x faster; both give the same events and marks.
 _BaseLoader: type = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+#: The deepest nesting a data file may use: plan files need about 8 levels.
+MAX_DEPTH = 64
+#: The largest data file read: the seed plan is ~60 KB.
+MAX_BYTES = 8 * 1024 * 1024
+_OPENERS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSERS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -180,7 +195,7 @@ class _Composer:
         self.loader = loader
         self.file = file
         self.diagnostics: list[Diagnostic] = []
-        self.anchors: dict[str, YamlNode] = {}
+        self.depth = 0
 
     def report(self, mark: Any, code: str, path: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(file=self.file, line=mark.line + 1, code=code, path=path,
@@ -203,26 +218,39 @@ class _Composer:
         mark = event.start_mark
         line, column = mark.line + 1, mark.column + 1
         if isinstance(event, yaml.AliasEvent):
+            # Never expanded: an empty scalar stands in (one error, no cascade, no billion laughs).
             self.report(mark, "yaml-alias", path,
                         f"alias *{event.anchor} is not allowed; write the value out in full")
-            # Stand in the anchored value so one defect gives one error, not a cascade.
-            target = self.anchors.get(event.anchor)
-            return target if target is not None else YamlScalar(value="", line=line, column=column)
+            return YamlScalar(value="", line=line, column=column)
         self.check_props(event, path)
-        node: YamlNode
         if isinstance(event, yaml.ScalarEvent):
-            node = YamlScalar(value=event.value, line=line, column=column, plain=not event.style)
-        elif isinstance(event, yaml.SequenceStartEvent):
-            items: list[YamlNode] = []
-            while not self.loader.check_event(yaml.SequenceEndEvent):
-                items.append(self.compose(join_path(path, len(items))))
-            self.loader.get_event()
-            node = YamlSeq(items=tuple(items), line=line, column=column)
-        else:
-            node = self.compose_mapping(event, path)
-        if getattr(event, "anchor", None) is not None:
-            self.anchors[event.anchor] = node
-        return node
+            return YamlScalar(value=event.value, line=line, column=column, plain=not event.style)
+        if self.depth >= MAX_DEPTH:
+            self.report(mark, "yaml-too-deep", path,
+                        f"nesting deeper than {MAX_DEPTH} levels; a data file never needs this many")
+            self.skip_subtree()
+            return YamlScalar(value="", line=line, column=column)
+        self.depth += 1
+        try:
+            if isinstance(event, yaml.SequenceStartEvent):
+                items: list[YamlNode] = []
+                while not self.loader.check_event(yaml.SequenceEndEvent):
+                    items.append(self.compose(join_path(path, len(items))))
+                self.loader.get_event()
+                return YamlSeq(items=tuple(items), line=line, column=column)
+            return self.compose_mapping(event, path)
+        finally:
+            self.depth -= 1
+
+    def skip_subtree(self) -> None:
+        """Consume the events of a collection whose start was just read, iteratively."""
+        open_ = 1
+        while open_:
+            event = self.loader.get_event()
+            if isinstance(event, _OPENERS):
+                open_ += 1
+            elif isinstance(event, _CLOSERS):
+                open_ -= 1
 
     def compose_mapping(self, event: Any, path: str) -> YamlMap:
         mark = event.start_mark
@@ -256,6 +284,10 @@ def parse_yaml(text: str, *, file: str) -> tuple[YamlNode | None, tuple[Diagnost
     refusals (tags, anchors, duplicate keys), so callers can go on checking
     the rest of the file and report everything at once.
     """
+    if len(text) > MAX_BYTES:
+        return None, (Diagnostic(file=file, line=1, code="yaml-too-large", path="",
+                                 message=f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
+                                         f"a data file is never this large"),)
     loader = _BaseLoader(text)
     composer = _Composer(loader, file)
     root: YamlNode | None = None
@@ -299,6 +331,10 @@ def read_yaml(path: Path, *, display: str | None = None) -> tuple[YamlNode | Non
     """Read and parse a file strictly (UTF-8, an optional BOM tolerated)."""
     name = display if display is not None else str(path)
     try:
+        if path.stat().st_size > MAX_BYTES:
+            return None, (Diagnostic(file=name, line=1, code="yaml-too-large", path="",
+                                     message=f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB; "
+                                             f"a data file is never this large"),)
         raw = path.read_bytes()
     except OSError as exc:
         return None, (Diagnostic(file=name, line=1, code="unreadable", path="",

@@ -44,6 +44,9 @@ _RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
 
 _DIRECTORY_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+#: What must never reach a mail header from directory data (issue 14, row 5): CR/LF and other control
+#: characters, and RFC 2047 encoded-words, which a mail reader would decode into anything.
+_UNSAFE_HEADER = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]|=\?[^?]*\?[bBqQ]\?")
 
 
 class UnknownUnit(DubanError, LookupError):
@@ -329,6 +332,13 @@ def _read_official(reader: NodeReader, node: YamlNode, path: str, demo: bool | N
         reader.error(email_node.line, "demo-email", join_path(path, "email"),
                      f"{email!r} is not on a reserved example domain, but the directory says "
                      "demo_contacts: true; use e.g. name@unit.city.example (RFC 2606)")
+    for key, value in (("name", name), ("email", email)):
+        if value is not None and _UNSAFE_HEADER.search(value):
+            bad = fields.get(key)
+            reader.error(bad.line if bad is not None else node.line, "unsafe-recipient", join_path(path, key),
+                         f"{value!r} holds a line break, a control character or an encoded-word (=?...?=); "
+                         "it would break every email header it enters: write it plainly")
+            value = None
     post = reader.text(fields.get("post"), join_path(path, "post"), allow_empty=True)
     phone = reader.text(fields.get("phone"), join_path(path, "phone"), allow_empty=True)
     if name is None or role is None or email is None:

@@ -1,7 +1,8 @@
-"""Events that start triggered deadlines, and completions of obligations.
+"""Triggers, the events that start them, and the re-projection that follows.
 
-These are the state-changing services behind ``duban event ...``,
-``duban complete``, ``duban waive`` and the web forms. Each runs inside the
+These are the state-changing services behind ``duban event ...`` and the
+dashboard's event forms (completions and waivers are in
+:mod:`.completions`, extensions in :mod:`.extensions`). Each runs inside the
 caller's transaction and writes **exactly one** audit record, so the change
 and its audit row commit or roll back together.
 
@@ -14,17 +15,15 @@ Correcting or retracting an event re-projects the same way; the old dates stay
 in the audit log. Per-event triggers (each emergency, each important policy
 document) get one due instance per event (key ``event:<id>``).
 
-Who may do what (权限) is decided here, not in the CLI or the web layer, so
-both go through the same check: every service takes the caller's ``role``
-(and, for a clerk, the ids of the units it acts for). The CLI has no login:
-it runs as the trusted :data:`OPERATOR` (whoever can run it can edit the
-database anyway) and records the ``--actor`` name it is given.
+Who may do what (权限) is :mod:`.permissions`: every service takes the
+caller's ``role`` (and, for a clerk, the ids of the units it acts for) and
+asks :func:`.permissions.authorize` with the event's plan, so a clerk of one
+directory's 督查室 cannot start another directory's deadlines.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -34,78 +33,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ...store import audit
-from ...store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger, Unit
+from ...store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger
+from ..deadlines.calendar import CHINA_TZ as SHANGHAI  # TODO(lead): use calendar.tz
 from ..deadlines.calendar import WorkingCalendar
+from ..deadlines.projection import PlanContext
 from ..deadlines.spec import Offset
-from ...errors import DubanError
-from ..plans.materialize import SyncStats, active_events, sync_occurrences
-from ..deadlines.projection import SHANGHAI, PlanContext
-
-
-class ServiceError(DubanError, ValueError):
-    """A request that cannot be carried out as asked (wrong id, wrong state)."""
-
-
-class NotFound(DubanError, LookupError):
-    """No such trigger, event or obligation."""
+from ..plans.materialize import SyncStats, active_events, reapply_extensions, sync_occurrences
+from .errors import NotFound, ServiceError
+from .permissions import OPERATOR, authorize
 
 
 class DuplicateEvent(ServiceError):
     """The same event (trigger, date, instant, document number, title) is already on record."""
-
-
-class PermissionDenied(DubanError, PermissionError):
-    """The caller's role (or units) does not allow this action."""
-
-
-# --------------------------------------------------------------------------- roles
-
-Role = Literal["operator", "admin", "supervisor", "clerk", "viewer"]
-ROLES: tuple[Role, ...] = ("operator", "admin", "supervisor", "clerk", "viewer")
-OPERATOR: Role = "operator"
-"""The CLI's role: a trusted operator on the server, with a supervisor's powers."""
-
-Action = Literal["event", "complete", "waive", "extend.request", "extend.decide"]
-
-#: Roles allowed outright; a clerk is allowed the actions in _CLERK_OWN_UNITS for its own units only,
-#: and may record events when it acts for a supervising office (督查室).
-_GRANTS: dict[str, frozenset[str]] = {
-    "event": frozenset({"operator", "admin", "supervisor"}),
-    "complete": frozenset({"operator", "admin", "supervisor"}),
-    "waive": frozenset({"operator", "admin", "supervisor"}),
-    "extend.request": frozenset({"operator", "admin", "supervisor"}),
-    "extend.decide": frozenset({"operator", "admin", "supervisor"}),
-}
-_CLERK_OWN_UNITS = frozenset({"complete", "extend.request"})
-_ACTION_ZH = {"event": "登记触发事件", "complete": "报告完成", "waive": "免予督办",
-              "extend.request": "申请延期", "extend.decide": "审批延期"}
-
-
-def authorize(session: Session, action: Action, *, role: Role, unit_ids: Collection[int] | None = None,
-              obligation: Obligation | None = None) -> None:
-    """Refuse ``action`` unless ``role`` (with ``unit_ids`` for a clerk) allows it.
-
-    A clerk acts only for its own units: it may report completion of, or ask
-    for an extension on, its units' obligations, and may record events only
-    when one of its units is a supervising office. A viewer changes nothing.
-    """
-    if role not in ROLES:
-        raise PermissionDenied(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if role in _GRANTS[action]:
-        return
-    what = _ACTION_ZH[action]
-    if role == "clerk":
-        units = set(unit_ids or ())
-        if action in _CLERK_OWN_UNITS and obligation is not None:
-            if obligation.unit_id in units:
-                return
-            unit = session.get(Unit, obligation.unit_id)
-            raise PermissionDenied(f"a clerk may {action} ({what}) only for its own units; obligation "
-                                   f"{obligation.id!r} belongs to {unit.name if unit else obligation.unit_id!r}")
-        if action == "event" and units and session.scalar(
-                select(func.count()).select_from(Unit).where(Unit.id.in_(units), Unit.is_supervisor.is_(True))):
-            return
-    raise PermissionDenied(f"role {role!r} may not {action} ({what})")
 
 
 # --------------------------------------------------------------------------- projection settings
@@ -215,42 +154,6 @@ def _reproject(session: Session, trigger: Trigger, proj: Projection) -> SyncStat
     return stats
 
 
-def reapply_extensions(session: Session, stats: SyncStats | None = None, *, plan_id: str,
-                       trigger_key: str | None = None) -> int:
-    """Restore approved extensions that a re-projection moved back; returns how many it restored.
-
-    The plan import re-projects too: it should call this after its own sync
-    (with ``trigger_key=None`` for the whole plan).
-    """
-    stmt = (select(Occurrence.id, Occurrence.due, Occurrence.key, Obligation.okey, func.max(Extension.until))
-            .join(Extension, Extension.occurrence_id == Occurrence.id)
-            .join(Obligation, Obligation.id == Occurrence.obligation_id)
-            .where(Extension.status == "approved", Occurrence.state == "open", Obligation.plan_id == plan_id)
-            .group_by(Occurrence.id, Occurrence.due, Occurrence.key, Obligation.okey))
-    if trigger_key is not None:
-        stmt = stmt.where(Obligation.trigger_key == trigger_key)
-    restored = 0
-    for occ_id, due, key, okey, until in session.execute(stmt).all():
-        if until > due:
-            session.execute(update(Occurrence).where(Occurrence.id == occ_id).values(due=until))
-            restored += 1
-            if stats is not None:
-                _drop_change(stats, okey, key, until)
-    return restored
-
-
-def _drop_change(stats: SyncStats, okey: str, key: str, due: dt.date) -> None:
-    """Forget a "moved" change that the restored extension undid (it did not happen, in effect)."""
-    for i, change in enumerate(stats.changes):
-        if change.get("obligation") == okey and change.get("occurrence") == key and "due_before" in change:
-            if change["due_before"] == due.isoformat():
-                del stats.changes[i]
-                stats.moved -= 1
-            else:
-                stats.changes[i] = {**change, "due_after": due.isoformat(), "kept_extension": True}
-            return
-
-
 def _event_json(ev: Event, trigger: Trigger | None = None) -> dict[str, Any]:
     out = {"id": ev.id, "trigger_id": ev.trigger_id, "occurred_on": ev.occurred_on.isoformat(),
            "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else None, "doc_number": ev.doc_number,
@@ -282,13 +185,21 @@ def _local_at(on: dt.date, at: dt.datetime | None) -> dt.datetime | None:
     return local.astimezone(dt.timezone.utc)
 
 
+def _check_in_calendar(calendar: WorkingCalendar, on: dt.date) -> None:
+    """An event date the calendar cannot count from is refused where it enters (issue 14, row 7)."""
+    first, last = calendar.span
+    if not first <= on.year <= last:
+        raise ServiceError(f"the event date {on.isoformat()} is outside the working-day calendar "
+                           f"({first}–{last}); add the year's calendar first (docs/calendar.md)")
+
+
 # --------------------------------------------------------------------------- events
 
 
 def record_event(session: Session, *, trigger_key: str, on: dt.date, actor: str, proj: Projection,
                  plan: str | None = None, at: dt.datetime | None = None, doc_number: str | None = None,
                  title: str | None = None, received: dt.date | None = None, note: str | None = None,
-                 source: audit.Source = "cli", role: Role = OPERATOR,
+                 source: audit.Source = "cli", role: str = OPERATOR,
                  unit_ids: Collection[int] | None = None) -> list[tuple[Event, SyncStats]]:
     """Record that a trigger happened and activate every obligation waiting on it.
 
@@ -301,8 +212,10 @@ def record_event(session: Session, *, trigger_key: str, on: dt.date, actor: str,
         raise ServiceError("an event needs an actor (who records it)")
     if received is not None and received < on:
         raise ServiceError(f"received {received} is before the event date {on}")
+    _check_in_calendar(proj.calendar, on)
     at_utc = _local_at(on, at)
     trigger = _trigger(session, trigger_key, plan)
+    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=trigger.plan_id)
     same = session.scalars(select(Event).where(Event.trigger_id == trigger.id, Event.state == "active",
                                                Event.occurred_on == on)).all()
     for e in same:
@@ -329,7 +242,7 @@ _KEEP: Any = object()
 
 def correct_event(session: Session, event_id: int, *, on: dt.date, actor: str, proj: Projection,
                   reason: str | None = None, source: audit.Source = "cli", at: dt.datetime | None = _KEEP,
-                  role: Role = OPERATOR, unit_ids: Collection[int] | None = None) -> SyncStats:
+                  role: str = OPERATOR, unit_ids: Collection[int] | None = None) -> SyncStats:
     """Change an event's date; dependent due dates move, the old ones stay in the audit log.
 
     A known time of day is kept on the new date unless ``at`` gives another
@@ -339,8 +252,10 @@ def correct_event(session: Session, event_id: int, *, on: dt.date, actor: str, p
     ev = session.get(Event, event_id)
     if ev is None:
         raise NotFound(f"no event {event_id!r}")
+    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=ev.trigger.plan_id)
     if ev.state != "active":
         raise ServiceError(f"event {event_id!r} is {ev.state}; only an active event can be corrected")
+    _check_in_calendar(proj.calendar, on)
     if at is _KEEP:
         at = (dt.datetime.combine(on, ev.occurred_at.astimezone(SHANGHAI).time(), tzinfo=SHANGHAI)
               if ev.occurred_at is not None else None)
@@ -359,7 +274,7 @@ def correct_event(session: Session, event_id: int, *, on: dt.date, actor: str, p
 
 
 def retract_event(session: Session, event_id: int, *, reason: str, actor: str, proj: Projection,
-                  source: audit.Source = "cli", role: Role = OPERATOR,
+                  source: audit.Source = "cli", role: str = OPERATOR,
                   unit_ids: Collection[int] | None = None) -> SyncStats:
     """Undo an event recorded in error: its open due instances are cancelled (history kept).
 
@@ -369,6 +284,7 @@ def retract_event(session: Session, event_id: int, *, reason: str, actor: str, p
     ev = session.get(Event, event_id)
     if ev is None:
         raise NotFound(f"no event {event_id!r}")
+    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=ev.trigger.plan_id)
     if ev.state != "active":
         raise ServiceError(f"event {event_id!r} is already {ev.state}")
     if not reason.strip():
@@ -429,127 +345,3 @@ def list_events(session: Session, *, plan: str | None = None, trigger: str | Non
                      state=ev.state, recorded_at=ev.recorded_at, open_dues=counts.get((ev.id, "open"), 0),
                      done_dues=counts.get((ev.id, "done"), 0))
             for ev, t in session.execute(stmt)]
-
-
-# --------------------------------------------------------------------------- completions
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def live_obligation(session: Session, obligation_id: int) -> Obligation:
-    ob = session.get(Obligation, obligation_id)
-    if ob is None or ob.state == "retired":
-        raise NotFound(f"no obligation {obligation_id!r}" + (" (it was retired from its plan)" if ob else ""))
-    # Re-projections write due instances with bulk statements: read them afresh, not from the identity map.
-    session.expire(ob, ["occurrences"])
-    return ob
-
-
-def occurrence_for(obligation: Obligation, occurrence: str | dt.date | None,
-                   states: Collection[str] = ("open", "done")) -> Occurrence:
-    """The due instance an action is for: the given key or due date, else the earliest open one.
-
-    A web form sends text: an empty value means "the earliest open one", and
-    ``YYYY-MM-DD`` is read as a due date.
-    """
-    if isinstance(occurrence, str):
-        occurrence = occurrence.strip() or None
-        if occurrence is not None and _ISO_DAY.fullmatch(occurrence):
-            try:
-                occurrence = dt.date.fromisoformat(occurrence)
-            except ValueError:
-                pass  # not a real date: looked up as a key, and reported as missing with the instances listed
-    occs = [o for o in obligation.occurrences if o.state in states]
-    if occurrence is None:
-        open_ = sorted((o for o in occs if o.state == "open"), key=lambda o: (o.due, o.key))
-        if not open_:
-            live = [o for o in obligation.occurrences if o.state != "cancelled"]
-            if obligation.kind == "triggered" and not live:
-                why = " (it is dormant: its trigger has not happened)"
-            elif live and all(o.state == "done" for o in live):
-                last = max(live, key=lambda o: o.due)
-                why = f" (already completed: {last.key} due {last.due} was done on {last.completed_on})"
-            else:
-                why = ""
-            raise ServiceError(f"obligation {obligation.id!r} has no open due instance{why}")
-        return open_[0]
-    matches = [o for o in occs if o.key == str(occurrence)
-               or (isinstance(occurrence, dt.date) and o.due == occurrence)]
-    if len(matches) > 1:  # two instances due the same day (a check-in and the final due): prefer the open one
-        matches = [o for o in matches if o.state == "open"] or matches
-    if matches:
-        return matches[0]
-    raise NotFound(f"obligation {obligation.id!r} has no due instance {str(occurrence)!r}; "
-                   f"instances: {', '.join(f'{o.key} ({o.due}, {o.state})' for o in occs) or '(none)'}")
-
-
-def complete(session: Session, obligation_id: int, *, on: dt.date, evidence: str, actor: str,
-             calendar: WorkingCalendar, occurrence: str | dt.date | None = None,
-             source: audit.Source = "cli", role: Role = OPERATOR,
-             unit_ids: Collection[int] | None = None) -> Occurrence:
-    """Record that a unit completed a due instance, with evidence (落实情况).
-
-    A completion after the due date is recorded as late, by the working days
-    in (due, completed] on the official calendar — completing on the Sunday
-    after a Saturday due date is late by 0 working days, i.e. on time.
-    """
-    ob = live_obligation(session, obligation_id)
-    authorize(session, "complete", role=role, unit_ids=unit_ids, obligation=ob)
-    if ob.state == "waived":
-        raise ServiceError(f"obligation {obligation_id!r} was waived; nothing to complete")
-    if not evidence.strip():
-        raise ServiceError("a completion needs evidence (the URL of the published page, or a description)")
-    if not actor.strip():
-        raise ServiceError("a completion needs an actor (who reports it)")
-    occ = occurrence_for(ob, occurrence)
-    if occ.state == "done":
-        raise ServiceError(f"due instance {occ.key!r} of obligation {obligation_id!r} is already done "
-                           f"(on {occ.completed_on})")
-    late = max(0, calendar.workdays_between(occ.due, on)) if on > occ.due else 0
-    before = {"occurrence": occ.key, "state": occ.state, "due": occ.due.isoformat()}
-    occ.state, occ.completed_on, occ.evidence, occ.late_by = "done", on, evidence, late
-    if ob.kind in ("fixed", "relative") and all(o.state in ("done", "cancelled", "waived") for o in ob.occurrences):
-        ob.state = "done"
-    session.flush()
-    audit.append(session, actor=actor, source=source, action="obligation.completed", object_type="obligation",
-                 object_id=ob.id, before=before,
-                 after={"occurrence": occ.key, "state": "done", "due": occ.due.isoformat(),
-                        "completed_on": on.isoformat(), "evidence": evidence, "late": on > occ.due,
-                        "late_by_working_days": late})
-    return occ
-
-
-def waive(session: Session, obligation_id: int, *, reason: str, actor: str, source: audit.Source = "cli",
-          occurrence: str | dt.date | None = None, role: Role = OPERATOR,
-          unit_ids: Collection[int] | None = None) -> Obligation:
-    """A supervisor releases a unit from an obligation (免予督办); no reminders from the next tick on.
-
-    With ``occurrence``, only that due instance is waived (e.g. an emergency's
-    press conference for a unit that did not handle it); the obligation stays
-    live for its other instances and for future events.
-    """
-    ob = live_obligation(session, obligation_id)
-    authorize(session, "waive", role=role, unit_ids=unit_ids, obligation=ob)
-    if not reason.strip():
-        raise ServiceError("a waiver needs a reason")
-    if ob.state == "waived":
-        raise ServiceError(f"obligation {obligation_id!r} is already waived")
-    if occurrence is not None:
-        occ = occurrence_for(ob, occurrence, states=("open", "done"))
-        if occ.state != "open":
-            raise ServiceError(f"due instance {occ.key!r} of obligation {obligation_id!r} is {occ.state}; "
-                               f"only an open one can be waived")
-        before: dict[str, Any] = {"occurrence": occ.key, "state": occ.state, "due": occ.due.isoformat()}
-        occ.state = "waived"
-        after: dict[str, Any] = {"occurrence": occ.key, "state": "waived"}
-    else:
-        waived = [o for o in ob.occurrences if o.state == "open"]
-        before = {"state": ob.state, "open": [o.key for o in waived]}
-        ob.state = "waived"
-        for occ in waived:
-            occ.state = "waived"
-        after = {"state": "waived", "waived": [o.key for o in waived]}
-    session.flush()
-    audit.append(session, actor=actor, source=source, action="obligation.waived", object_type="obligation",
-                 object_id=ob.id, before=before, after=after, reason=reason)
-    return ob

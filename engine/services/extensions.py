@@ -8,8 +8,12 @@ or rejects their own request (不得自批): the requester's name and the
 decider's are compared after trimming and case folding, so "林瑜" cannot
 approve "林瑜 ".
 
-The role check is :func:`duban.engine.services.events.authorize`: the CLI passes the
-trusted operator, the web passes the logged-in user's role and units.
+The role check and 不得自批 are :mod:`.permissions`: the CLI passes the
+trusted operator, the web passes the logged-in user's role and units. The
+date asked for is bounded like every date a person types (issue 14, row 7):
+inside the calendar's covered years and not before the plan, so an approved
+extension to 9999-12-31 can no longer break the plan's report or a unit's
+calendar feed for everyone.
 """
 
 from __future__ import annotations
@@ -24,23 +28,13 @@ from sqlalchemy.orm import Session
 
 from ...store import audit
 from ...store.models import Extension, Obligation, Occurrence, Requirement, Task, Unit, utcnow
-from .events import (
-    OPERATOR,
-    NotFound,
-    PermissionDenied,
-    Role,
-    ServiceError,
-    live_obligation,
-    authorize,
-    occurrence_for,
-)
+from ..deadlines.calendar import WorkingCalendar
+from .completions import check_plan_date, live_obligation, occurrence_for
+from .errors import NotFound, ServiceError
+from .permissions import OPERATOR, authorize, refuse_own_decision
 
 ExtensionStatus = Literal["requested", "approved", "rejected"]
 STATUSES: tuple[ExtensionStatus, ...] = ("requested", "approved", "rejected")
-
-
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _json(ext: Extension) -> dict[str, Any]:
@@ -51,10 +45,16 @@ def _json(ext: Extension) -> dict[str, Any]:
 
 def request_extension(session: Session, obligation_id: int, *, until: dt.date, reason: str, actor: str,
                       occurrence: str | dt.date | None = None, source: audit.Source = "cli",
-                      role: Role = OPERATOR, unit_ids: Collection[int] | None = None) -> Extension:
-    """Ask to move an open due instance (the earliest, unless ``occurrence`` names one) to ``until``."""
+                      role: str = OPERATOR, unit_ids: Collection[int] | None = None,
+                      calendar: WorkingCalendar | None = None) -> Extension:
+    """Ask to move an open due instance (the earliest, unless ``occurrence`` names one) to ``until``.
+
+    ``calendar`` bounds ``until`` to the covered years (the default calendar
+    when not given: every caller in duban passes the runtime's).
+    """
     ob = live_obligation(session, obligation_id)
     authorize(session, "extend.request", role=role, unit_ids=unit_ids, obligation=ob)
+    check_plan_date(session, calendar or WorkingCalendar.default(), ob.plan_id, until, "--until")
     if ob.state != "active":
         raise ServiceError(f"obligation {obligation_id!r} is {ob.state}; only a live obligation can be extended")
     if not reason.strip():
@@ -78,27 +78,34 @@ def request_extension(session: Session, obligation_id: int, *, until: dt.date, r
     return ext
 
 
-def _decide(session: Session, extension_id: int, *, actor: str, role: Role, unit_ids: Collection[int] | None
+def _decide(session: Session, extension_id: int, *, actor: str, role: str, unit_ids: Collection[int] | None
             ) -> Extension:
     authorize(session, "extend.decide", role=role, unit_ids=unit_ids)
     ext = session.get(Extension, extension_id)
     if ext is None:
         raise NotFound(f"no extension request {extension_id!r}")
+    authorize(session, "extend.decide", role=role, unit_ids=unit_ids,
+              obligation=session.get(Obligation, ext.obligation_id))
     if ext.status != "requested":
         raise ServiceError(f"extension {extension_id!r} was already {ext.status} by {ext.decided_by!r}")
     if not actor.strip():
         raise ServiceError("a decision needs an actor (the supervisor who decides)")
-    if _same_person(actor, ext.requested_by):
-        raise PermissionDenied(f"{actor!r} requested extension {extension_id!r} and cannot decide it: "
-                               f"another supervisor must (不得自批)")
+    refuse_own_decision(actor, ext.requested_by, extension_id)
     return ext
 
 
 def approve_extension(session: Session, extension_id: int, *, actor: str, note: str | None = None,
-                      source: audit.Source = "cli", role: Role = OPERATOR,
-                      unit_ids: Collection[int] | None = None) -> Extension:
-    """Approve a request: the open due instance moves to ``until``; the old date stays in the audit log."""
+                      source: audit.Source = "cli", role: str = OPERATOR,
+                      unit_ids: Collection[int] | None = None,
+                      calendar: WorkingCalendar | None = None) -> Extension:
+    """Approve a request: the open due instance moves to ``until``; the old date stays in the audit log.
+
+    ``until`` is checked again (a request recorded before the bounds existed,
+    or a calendar that lost a year, must not be approved into a broken date).
+    """
     ext = _decide(session, extension_id, actor=actor, role=role, unit_ids=unit_ids)
+    ob = session.get(Obligation, ext.obligation_id)
+    check_plan_date(session, calendar or WorkingCalendar.default(), ob.plan_id if ob else "", ext.until, "until")
     occ = session.get(Occurrence, ext.occurrence_id)
     if occ is None or occ.state != "open":
         raise ServiceError(f"the due instance of extension {extension_id!r} is "
@@ -117,7 +124,7 @@ def approve_extension(session: Session, extension_id: int, *, actor: str, note: 
 
 
 def reject_extension(session: Session, extension_id: int, *, actor: str, reason: str,
-                     source: audit.Source = "cli", role: Role = OPERATOR,
+                     source: audit.Source = "cli", role: str = OPERATOR,
                      unit_ids: Collection[int] | None = None) -> Extension:
     """Reject a request with a reason; the due date stays."""
     if not reason.strip():

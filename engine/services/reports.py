@@ -11,7 +11,7 @@ per-obligation statuses are in :mod:`duban.engine.services.queries`):
 
 =========  ===============  ====================================================
 done       按时完成           completed on or before its due date
-late       逾期完成           completed after it (by ``late_by`` working days)
+late       逾期完成           completed after it (by ``late_by`` working days, 0 when only rest days passed)
 waived     免予督办           waived by a supervisor
 overdue    逾期未完成         not completed and its due date has passed
 due_soon   即将到期           due within 5 working days (incl. the day)
@@ -37,6 +37,7 @@ by ``as_of`` or whose due date has passed; check-ins of ongoing work
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import difflib
@@ -54,6 +55,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...store import audit
 from ...store.models import (
     DeadlineEntry,
     Extension,
@@ -67,6 +69,7 @@ from ...store.models import (
 )
 from ..deadlines.calendar import WorkingCalendar
 from ...errors import DubanError
+from .completions import is_late
 from .queries import DUE_SOON_WITHIN
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -158,7 +161,7 @@ def _status(*, state: str, due: dt.date, completed_on: dt.date | None, late_by: 
     if state == "waived":
         return "waived", None
     if state == "done" and completed_on is not None and completed_on <= as_of:
-        return ("late", late_by) if late_by else ("done", 0)
+        return ("late", late_by or 0) if is_late(due, completed_on) else ("done", 0)
     if due < as_of:
         return "overdue", max(0, calendar.workdays_between(due, as_of))
     if calendar.workdays_between(as_of, due) <= DUE_SOON_WITHIN:
@@ -227,6 +230,20 @@ def cn_date(d: dt.date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def style_sources(html: str) -> tuple[str, ...]:
+    """CSP ``style-src`` hash sources for the inline style blocks of a rendered report.
+
+    The report is a self-contained page (it is also saved and published as a
+    file), so its style stays inline; the dashboard serves it with a policy
+    that allows exactly these blocks and nothing else (issue 14, row 11).
+    """
+    return tuple("'sha256-" + base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode("ascii") + "'"
+                 for block in _STYLE_BLOCK.findall(html))
+
+
 def render_html(report: Report, *, issuer_office: str | None = None) -> str:
     """A self-contained, printable HTML page in Chinese, fit for the government portal."""
     groups: dict[tuple[int, str], list[ReportRow]] = defaultdict(list)
@@ -249,9 +266,9 @@ def _cells(row: ReportRow) -> list[Any]:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """A report cell as CSV text; formulas neutralised by the audit export's own rule (:func:`audit.csv_safe`)."""
+    if isinstance(value, str):
+        return audit.csv_safe(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return "" if value is None else value
