@@ -188,7 +188,7 @@ def main() -> None:
             "rss_mb_with_baseline": round(rss_mb(), 1),
             "phases": {k: round(v, 3) for k, v in busy.timings.items()},
             "decision_ratio": None if args.no_baseline else round(
-                base_s / (busy.timings["select"] + busy.timings["decide"]), 2),
+                base_s / (busy.timings["facts"] + busy.timings["decisions"]), 2),
             "quiet_seconds": round(quiet_s, 3), "candidates": busy.candidates, "sent": busy.sent,
             "digests": busy.digests,
         }))

@@ -9,20 +9,15 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from ..engine.runtime.build import Runtime, build_runtime
+from ..engine.runtime.build import Runtime
 from ..engine.runtime.simulate import load_scenario, simulate
 from ..store.models import Notification
-from .context import App, app, echo_json, handle_errors, parse_day
+from .context import app, echo_json, handle_errors, parse_day
 
 
 def runtime() -> Runtime:
-    a: App = app()
-    root = click.get_current_context().find_root()
-    rt = root.meta.get("duban.runtime")
-    if rt is None:
-        rt = build_runtime(a.settings, engine=a.engine, calendar=a.calendar)
-        root.meta["duban.runtime"] = rt
-    return rt
+    """The command's runtime (the one settings → runtime factory, via :func:`.context.app`)."""
+    return app()
 
 
 @click.command("tick")
@@ -110,12 +105,22 @@ def simulate_cmd(start: str, end: str, scenario: Path | None, as_json: bool, qui
         click.echo(f"  {unit:<24} {n}")
     if sc:
         click.echo(f"scenario {sc.name!r}: {dict(summary.steps_applied)}")
+    v = summary.volume
+    click.echo(f"volume: {v.emails} email(s) to {v.recipients} recipient(s); at most {v.max_per_recipient_day} "
+               f"per recipient per day; per recipient per week median {v.weekly_median:g}, p95 {v.weekly_p95}, "
+               f"max {v.weekly_max}; largest email {v.largest_email_cards} item(s); "
+               f"{v.repeat_share:.0%} without a new stage (weekly repeats)")
 
 
 @click.command("run")
 @click.option("--no-web", is_flag=True, help="Do not serve the dashboard beside the scheduler.")
+@click.option("--cluster", is_flag=True,
+              help="Share the database with other `duban run --cluster` processes: one leads and ticks, all send.")
+@click.option("--lease-seconds", type=click.IntRange(3), default=30, show_default=True,
+              help="With --cluster: the leader lease; a killed leader is replaced within it.")
+@click.option("--as-of", "as_of", help="With --cluster: tick this day once instead of today (drills, tests).")
 @handle_errors
-def run_cmd(no_web: bool) -> None:
+def run_cmd(no_web: bool, cluster: bool = False, lease_seconds: int = 30, as_of: str | None = None) -> None:
     """Run the daily tick on a schedule, with the dashboard beside it, until stopped.
 
     One cron job at schedule.hour:minute (Asia/Shanghai), coalesced, never
@@ -129,6 +134,12 @@ def run_cmd(no_web: bool) -> None:
 
     rt = runtime()
     log = lambda m: click.echo(m, err=True)  # noqa: E731
+    if cluster:  # engine/runtime/leader.py: a lease with renewal, sends claimed with SKIP LOCKED
+        from ..engine.runtime.leader import NodeOptions, serve_node
+
+        serve_node(rt, NodeOptions(lease_ttl=dt.timedelta(seconds=lease_seconds),
+                                   as_of=parse_day(as_of, "--as-of")), log=log)
+        return
     if no_web:
         run_scheduler(rt, log=log)
         return

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Literal, Protocol, Sequence, TypeAlias, get_args, runtime_checkable
 
 from ..errors import DubanError
+from .model import Attachment
 
 Status: TypeAlias = Literal["sent", "retry", "failed"]
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -79,6 +80,8 @@ class OutgoingMessage:
     text: str
     html: str
     created: datetime | None = None
+    #: Files (the full list as .xlsx) and inline images (the bulletin chart), stored with the row.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -38,8 +38,19 @@ STAGES: tuple[str, ...] = (
     "overdue_repeat",
     "escalate_leader",
     "escalate_supervisor",
+    "weekly",
 )
 ESCALATION_STAGES: frozenset[str] = frozenset({"escalate_leader", "escalate_supervisor"})
+
+#: What a section of a digest is (one email per recipient per working day holds several):
+#: ``changes`` — items that reached a new stage today (10/5/1 days before, due day, first overdue);
+#: ``weekly`` — the weekly repeat of what is still overdue and of missed check-ins (每周汇总);
+#: ``escalation`` — a summary by unit for a leader or the supervising office (升级督办);
+#: ``bulletin`` — the weekly 督办通报 ranking units, with a chart.
+SectionKind: TypeAlias = Literal["changes", "weekly", "escalation", "bulletin"]
+SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
+#: Section titles of a single-role digest (built from ``items`` alone).
+DEFAULT_TITLES = {"clerk": "督办事项", "leader": "逾期升级督办（按督办规定抄送您）", "supervisor": "逾期升级督办（报督查室）"}
 
 
 class DigestValueError(DubanError, ValueError):
@@ -70,6 +81,13 @@ class DigestItem:
     colour: Colour
     stage: str
     stage_label: str
+    #: Every due part of this requirement for this unit (one line per requirement
+    #: and unit, never the same requirement twice): "全年工作：2016年12月31日前".
+    parts: tuple[str, ...] = ()
+    #: A check-in (进展报送): asks for progress, not completion; urged, never "overdue".
+    checkin: bool = False
+    #: The one link to act on the item (the dashboard page with its forms); "" for the digest's link.
+    link: str = ""
 
     def __post_init__(self) -> None:
         if self.colour not in COLOURS:
@@ -86,6 +104,79 @@ class DigestItem:
     def escalated(self) -> bool:
         """True for an escalation stage (逾期升级)."""
         return self.stage in ESCALATION_STAGES
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnitSummary:
+    """One row of an escalation summary (按单位汇总): where a unit stands today."""
+
+    unit: str
+    overdue: int
+    due_soon: int
+    longest_overdue: int  # working days, 0 when nothing is overdue
+    missed_checkins: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RankRow:
+    """One row of the weekly 督办通报: a unit's on-time rate and overdue count."""
+
+    rank: int
+    unit: str
+    assessed: int
+    on_time: int
+    overdue: int
+    on_time_rate: float | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Attachment:
+    """A file carried by the message: the full list (.xlsx) or the bulletin chart (.png).
+
+    ``content_id`` set: an inline image the HTML shows with ``<img src="cid:…">``.
+    """
+
+    filename: str
+    content_type: str  # "image/png", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    data: bytes
+    content_id: str = ""
+
+    def __post_init__(self) -> None:
+        if "/" not in self.content_type or not self.filename:
+            raise DigestValueError(f"an attachment needs a file name and a type/subtype, got "
+                                   f"{self.filename!r}, {self.content_type!r}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DigestSection:
+    """One part of a recipient's daily email: what it is, for which role, which items inline.
+
+    ``total`` counts every item of the section; ``items`` holds those shown
+    inline (at most the policy's cap), the rest are in the attachment.
+    """
+
+    kind: SectionKind
+    role: Role
+    title: str
+    items: tuple[DigestItem, ...] = ()
+    total: int = 0
+    summary: tuple[UnitSummary, ...] = ()
+    ranking: tuple[RankRow, ...] = ()
+    chart_cid: str = ""
+    link: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in SECTION_KINDS:
+            raise DigestValueError(f"unknown section kind {self.kind!r}; expected one of {SECTION_KINDS}")
+        if self.role not in ROLES:
+            raise DigestValueError(f"unknown section role {self.role!r}; expected one of {ROLES}")
+        if self.total < len(self.items):
+            raise DigestValueError(f"section {self.title!r}: total {self.total} < {len(self.items)} inline items")
+
+    @property
+    def hidden(self) -> int:
+        """Items not shown inline (listed in the attachment)."""
+        return self.total - len(self.items)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,6 +199,9 @@ class Digest:
     items: tuple[DigestItem, ...]
     dashboard_url: str
     notes: tuple[str, ...] = ()
+    #: The parts of the email. Empty: one section built from ``items`` for ``recipient_role``.
+    sections: tuple[DigestSection, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
         if self.recipient_role not in ROLES:
@@ -123,7 +217,24 @@ class Digest:
     @property
     def escalation(self) -> bool:
         """True when the digest escalates (升级): to a leader or the supervisor."""
+        if self.sections:
+            return any(s.kind == "escalation" for s in self.sections)
         return self.recipient_role != "clerk" or any(item.escalated for item in self.items)
+
+    @property
+    def parts(self) -> tuple[DigestSection, ...]:
+        """The sections to show: ``sections``, or one built from ``items`` (the single-role form)."""
+        if self.sections:
+            return self.sections
+        kind: SectionKind = "changes" if self.recipient_role == "clerk" else "escalation"
+        return (DigestSection(kind=kind, role=self.recipient_role, title=DEFAULT_TITLES[self.recipient_role],
+                              items=self.items,
+                              total=len(self.items)),)
+
+    @property
+    def inline_items(self) -> int:
+        """Cards shown in the email, all sections together (the policy caps it)."""
+        return sum(len(s.items) for s in self.parts)
 
     def count(self, colour: Colour) -> int:
         """How many items carry ``colour``."""

@@ -93,6 +93,7 @@ GROUP_TITLES: Mapping[str, str] = {
     "red": "红色 · 已逾期",
     "yellow": "黄色 · 临近截止",
     "green": "绿色 · 按期推进",
+    "blue": "蓝色 · 待报进展",
 }
 GROUP_ORDER: tuple[str, ...] = ("red", "yellow", "green")
 
@@ -254,11 +255,28 @@ def shorten(text: str, width: int = 60) -> str:
     return window.rstrip(" ，,、；;：:") + "…"
 
 
+def urgency(item: DigestItem) -> str:
+    """How late, in words; a check-in asks for progress, so a missed one is not called overdue."""
+    if item.checkin:
+        if item.working_days_left < 0:
+            return f"进展未报送（已过{-item.working_days_left}个工作日）"
+        return "今日报送进展" if item.working_days_left == 0 else f"{item.working_days_left}个工作日内报送进展"
+    return days_left(item.working_days_left)
+
+
+def rate(value: float | None) -> str:
+    """An on-time rate as a percentage; ``None`` (nothing assessed yet) as 未考核."""
+    return "未考核" if value is None else f"{value * 100:.0f}%"
+
+
 _FILTERS: Mapping[str, Any] = {
     "cn_date": cn_date,
     "cn_weekday": cn_weekday,
     "days_left": days_left,
     "shorten": shorten,
+    "urgency": urgency,
+    "rate": rate,
+    "groups": lambda items: group_items(items),  # defined below; looked up at render time
 }
 
 
@@ -279,15 +297,29 @@ def group_items(items: Iterable[DigestItem]) -> tuple[ItemGroup, ...]:
         key=lambda i: (i.working_days_left, i.due, i.unit, i.task_no, i.requirement_no, i.occurrence_key),
     )
     for colour in GROUP_ORDER:
-        members = tuple(item for item in ordered if item.colour == colour)
+        members = tuple(item for item in ordered if item.colour == colour and not item.checkin)
         if members:
             groups.append(ItemGroup(colour=colour, title=GROUP_TITLES[colour], items=members))
+    checkins = tuple(item for item in ordered if item.checkin)
+    if checkins:  # asked for progress, not late work: a group of its own, never "已逾期"
+        groups.append(ItemGroup(colour="blue", title=GROUP_TITLES["blue"], items=checkins))
     return tuple(groups)
 
 
 def digest_context(digest: Digest, *, contact: str, requirement_width: int = 60) -> dict[str, Any]:
     """The variables every template sees (documented in docs/notifications.md)."""
+    sections = digest.parts
+    kinds = {section.kind for section in sections}
+    totals = {kind: sum(s.total for s in sections if s.kind == kind) for kind in ("changes", "weekly", "escalation")}
     return {
+        "sections": sections,
+        "sections_shown": any(s.items or s.summary or s.ranking for s in sections),
+        "kinds": kinds,
+        "changes_total": totals["changes"],
+        "weekly_total": totals["weekly"],
+        "escalation_total": totals["escalation"],
+        "week": digest.as_of.isocalendar().week,
+        "default_title": "督办事项",
         "key": digest.key,
         "recipient_name": digest.recipient_name,
         "recipient_email": digest.recipient_email,
@@ -459,6 +491,7 @@ class DigestRenderer:
             text=text,
             html=html,
             created=created,
+            attachments=digest.attachments,
         )
 
     def check(self) -> tuple[OutgoingMessage, ...]:
@@ -546,8 +579,32 @@ def to_email(msg: OutgoingMessage, *, now: datetime | None = None) -> EmailMessa
     message["X-Duban-Key"] = msg.key
     message.set_content(msg.text, subtype="plain", charset="utf-8", cte="base64")
     message.add_alternative(msg.html, subtype="html", charset="utf-8", cte="base64")
+    if msg.attachments:
+        _attach(message, msg)
     message.set_boundary(_boundary(msg.key))
     return message
+
+
+def _attach(message: EmailMessage, msg: OutgoingMessage) -> None:
+    """Inline images into ``multipart/related`` beside the HTML, files into ``multipart/mixed``.
+
+    Every boundary derives from the key (the top one as without
+    attachments, the nested ones numbered), so the bytes stay deterministic.
+    """
+    html_part = message.get_payload()[1]  # type: ignore[index]
+    for a in msg.attachments:
+        check_header_value("attachment", a.filename)
+        maintype, subtype = a.content_type.split("/", 1)
+        if a.content_id:
+            html_part.add_related(a.data, maintype, subtype, cid=f"<{a.content_id}>", filename=a.filename,
+                                  disposition="inline")
+    for a in msg.attachments:
+        if not a.content_id:
+            maintype, subtype = a.content_type.split("/", 1)
+            message.add_attachment(a.data, maintype, subtype, filename=a.filename)
+    nested = [part for part in message.walk() if part.is_multipart() and part is not message]
+    for index, part in enumerate(nested, start=1):
+        part.set_boundary(f"{_boundary(msg.key)[:-2]}_{index}==")
 
 
 # Header lines stay within RFC 5322's recommended 78 characters.
@@ -597,6 +654,11 @@ def mime_bytes(msg: OutgoingMessage, *, linesep: str = "\r\n", now: datetime | N
     difference between the renderer and the mail server being the bottleneck.
     ``linesep`` is CRLF for SMTP, LF for files.
     """
+    if msg.attachments:
+        # Nested multiparts with binary parts: the email package's generator is
+        # the reference and is used as is (bulletins and summaries are few).
+        policy = email.policy.default.clone(linesep=linesep, max_line_length=_MAX_LINE)
+        return to_email(msg, now=now).as_bytes(policy=policy)
     sender, recipient, created = _checked(msg, now)
     boundary = _boundary(msg.key)
     headers = [

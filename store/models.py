@@ -7,7 +7,8 @@ How a plan lives in SQL:
 * ``units`` (and ``group_members`` for groups such as 各县（市、区）人民政府（管委会）),
   ``officials``: the units directory.
 * ``assignments``: which unit leads (牵头) or cooperates on a requirement, and
-  whether that was inherited from a merged cell.
+  whether that was inherited from a merged cell; ``role = 'co'`` marks a
+  co-responsible unit (配合单位), which owes no obligation of its own.
 * ``obligations``: one per requirement × unit × deadline part — what the
   engine supervises. ``occurrences``: its concrete due instances (one for a
   fixed deadline, one per period for recurring ones, one per event for
@@ -34,11 +35,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -136,6 +139,7 @@ class Requirement(Base):
     no: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     units_as_written: Mapped[str] = mapped_column(Text)
+    co_units_as_written: Mapped[str | None] = mapped_column(Text)  # the 配合单位 cell, None when there is none
     role: Mapped[str] = mapped_column(String(20), default="lead")
     inherited: Mapped[list[Any]] = mapped_column(default=list)
     review: Mapped[list[Any]] = mapped_column(default=list)
@@ -214,10 +218,18 @@ class Official(Base):
 
 
 class Assignment(Base):
-    """A unit's duty on a requirement: lead (牵头) or cooperating (配合)."""
+    """A unit's part in a requirement: its role is the requirement's (``lead``/``cooperating``) or ``co``.
+
+    ``co`` rows are the requirement's co-responsible units (配合单位): no
+    obligation of their own, copied on the lead's reminders, listed on their
+    配合事项 page (:func:`duban.engine.services.queries.co_unit_items`).
+    """
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("requirement_id", "unit_id"),)
+    __table_args__ = (
+        UniqueConstraint("requirement_id", "unit_id"),
+        Index("ix_assignments_unit_id_role", "unit_id", "role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     requirement_id: Mapped[int] = mapped_column(ForeignKey("requirements.id"))
@@ -359,7 +371,12 @@ class Notification(Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        # Rows still to deliver only (migration 0007): the senders' claim query scans these.
+        Index("ix_notifications_to_send", "id", sqlite_where=text("status IN ('pending', 'retry')"),
+              postgresql_where=text("status IN ('pending', 'retry')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -380,6 +397,47 @@ class Notification(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column()
+    # A sender's claim (engine/reminders/claims.py): who is delivering the row, until when.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column()
+
+
+class NotificationAttachment(Base):
+    """A file carried by an outbox message (the full list as .xlsx, the bulletin chart as .png).
+
+    Stored at decision time with the message, so a resend carries the very
+    bytes first attempted. ``content_id`` set: an inline image of the HTML.
+    """
+
+    __tablename__ = "notification_attachments"
+    __table_args__ = (UniqueConstraint("notification_key", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_key: Mapped[str] = mapped_column(String(300), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(100))
+    content_id: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ProgressReport(Base):
+    """A progress report (进展情况) on an obligation: text and evidence, not a completion.
+
+    ``occurrence_id`` names the check-in it answers, if any; the check-in is
+    then closed (reported), the obligation itself stays open.
+    """
+
+    __tablename__ = "progress_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("obligations.id"), index=True)
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id"))
+    reported_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TickRun(Base):
@@ -403,6 +461,8 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[dt.datetime] = mapped_column()
+    # Bumped on every change of holder: a fencing token (engine/runtime/leader.py).
+    epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # ----------------------------------------------------------------------------- audit
@@ -425,6 +485,7 @@ class AuditRecord(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC of hash under $DUBAN_AUDIT_KEY (migration 0004)
 
 
 # ----------------------------------------------------------------------------- extensions and users
@@ -484,3 +545,56 @@ class LoginAttempt(Base):
     client: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ok: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ----------------------------------------------------------------------------- the inbox (收文)
+
+
+class InboxDocument(Base):
+    """A document that arrived through an inbox source (folder, mailbox, list page or feed).
+
+    ``key`` identifies the document across sources (normalised 文号, else
+    title + issuer + date): the same notice mailed and published is one row,
+    ``sources`` lists every place it was seen.
+    """
+
+    __tablename__ = "inbox_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    doc_number: Mapped[str | None] = mapped_column(Text)  # 文号
+    issuer: Mapped[str | None] = mapped_column(Text)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    received_on: Mapped[dt.date | None] = mapped_column(Date)
+    link: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InboxProposal(Base):
+    """That a document may start a trigger: a proposal a person accepts (→ an event) or rejects.
+
+    One row per document × trigger, ever: a rejected proposal stays, so the
+    same document is never proposed again for that trigger.
+    """
+
+    __tablename__ = "inbox_proposals"
+    __table_args__ = (UniqueConstraint("document_id", "plan_id", "trigger_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("inbox_documents.id"), index=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    trigger_key: Mapped[str] = mapped_column(String(100))
+    score_milli: Mapped[int] = mapped_column(Integer)  # score × 1000 (0–1000)
+    rank: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")  # proposed | accepted | rejected
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column()
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+
+    document: Mapped[InboxDocument] = relationship()

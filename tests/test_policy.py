@@ -52,17 +52,19 @@ def problems(path: Path) -> list[Any]:
 
 def test_shipped_policy_is_the_documented_default() -> None:
     policy = load_policy()
-    assert policy.stage_ids == ("before_10", "before_5", "before_1", "due_day", "overdue_1", "overdue_repeat",
+    # No per-item overdue rhythm: what stays overdue goes into the weekly digest (issue 13).
+    assert policy.stage_ids == ("before_10", "before_5", "before_1", "due_day", "overdue_1",
                                 "escalate_leader", "escalate_supervisor")
     assert [s.when for s in policy.stages if s.ladder] == [
         Condition(kind="before", days=10), Condition(kind="before", days=5), Condition(kind="before", days=1),
-        Condition(kind="on_due"), Condition(kind="overdue", days=1),
-        Condition(kind="overdue_every", days=6, every=5)]
+        Condition(kind="on_due"), Condition(kind="overdue", days=1)]
     assert policy.stage("escalate_leader").when == Condition(kind="overdue", days=5)
     assert policy.stage("escalate_leader").to == ("leader",)
     assert policy.stage("escalate_supervisor").when == Condition(kind="overdue", days=10)
     assert policy.stage("escalate_supervisor").to == ("supervisor",)
-    assert policy.repeat_stage is policy.stage("overdue_repeat")
+    assert policy.repeat_stage is None
+    assert (policy.weekly_on, policy.max_items, policy.escalation_max_items) == (0, 50, 30)
+    assert policy.checkin_stages == ("before_5", "overdue_1")
     assert policy.yellow_within == 5
     assert policy.source == "rules/rulesets/reminders.yaml"
     assert default_policy() == policy
@@ -232,14 +234,14 @@ def test_values_built_in_python_are_checked_too() -> None:
 
 def test_overrides_change_the_numbers_and_record_the_source() -> None:
     base = default_policy()
-    policy = apply_overrides(base, {"lead_times": ["3", "15", "7"], "overdue_every": "3",
+    policy = apply_overrides(base, {"lead_times": ["3", "15", "7"],
                                     "escalate_leader_after": "4", "escalate_supervisor_after": 8,
                                     "yellow_within": "3", "catch_up": {"escalate_supervisor": "skip"}})
-    assert policy.stage_ids == ("before_15", "before_7", "before_3", "due_day", "overdue_1", "overdue_repeat",
+    assert policy.stage_ids == ("before_15", "before_7", "before_3", "due_day", "overdue_1",
                                 "escalate_leader", "escalate_supervisor")
     assert policy.stage("before_7").label == "截止前7个工作日提醒"
-    # The repeats keep their anchor (overdue_1's day): 1 + 3 = 4, then every 3.
-    assert policy.stage("overdue_repeat").when == Condition(kind="overdue_every", days=4, every=3)
+    # before_5 is gone with the new lead times: check-ins keep the stages that remain.
+    assert policy.checkin_stages == ("overdue_1",)
     assert policy.stage("escalate_leader").when.days == 4
     assert policy.stage("escalate_supervisor").when.days == 8
     assert policy.stage("escalate_supervisor").catch_up == "skip"
@@ -256,7 +258,7 @@ def test_load_policy_applies_overrides_and_empty_lead_times_drop_the_pre_due_sta
 
 def test_overrides_that_change_nothing_keep_the_hash() -> None:
     base = default_policy()
-    same = apply_overrides(base, {"lead_times": [1, 10, 5], "escalate_leader_after": "5", "overdue_every": "5"})
+    same = apply_overrides(base, {"lead_times": [1, 10, 5], "escalate_leader_after": "5"})
     assert same == base and same.policy_hash == base.policy_hash and same.source != base.source
 
 
@@ -294,13 +296,14 @@ PINNED = ReminderPolicy(stages=(
 def test_policy_hash_is_pinned_for_a_fixed_policy() -> None:
     # If this changes, every audit record's policy_hash changes meaning: only on purpose.
     assert canonical_json(PINNED) == (
-        '{"colours":{"yellow_within":2},"ruleset":"reminders","stages":['
+        '{"checkins":{"stages":[]},"colours":{"yellow_within":2},'
+        '"digest":{"escalation_max_items":30,"max_items":50,"weekly_on":"monday"},"ruleset":"reminders","stages":['
         '{"catch_up":"send","id":"before_3","label":"提前3天","ladder":true,"to":["clerk"],"when":{"before":3}},'
         '{"catch_up":"send","id":"due_day","label":"今日截止","ladder":true,"to":["clerk"],"when":{"on_due":true}},'
         '{"catch_up":"skip","id":"boss","label":"升级","ladder":false,"to":["leader","supervisor"],'
         '"when":{"overdue":2}}],"version":1}')
     assert PINNED.policy_hash == hashlib.sha256(canonical_json(PINNED).encode("utf-8")).hexdigest()
-    assert PINNED.policy_hash == "c3b0535ff74a6e4d04e0abc090c1b5ce499cf28b9f89be932d204ae91f930902"
+    assert PINNED.policy_hash == "4f3daceae6cbe8101e93cf922abdb0b26a0a56e1732d6ceb741f2af3fa622c5e"
 
 
 def test_policy_hash_ignores_layout_key_order_defaults_and_source(tmp_path: Path) -> None:

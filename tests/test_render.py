@@ -118,7 +118,7 @@ def test_escalation_says_so_in_subject_and_lists_notes() -> None:
     assert "<li>揭西县人民政府：联络员邮箱地址无效" in message.html
 
     leader = render(sample_digest(recipient_role="leader"))
-    assert leader.subject == "【督办】逾期事项升级提醒（1项）：市地税局"
+    assert leader.subject == "【督办】逾期事项升级提醒（1项）"  # as documented: no unit appended (issue 17, row 12)
     assert "抄送您" in leader.text
 
 
@@ -230,7 +230,7 @@ def test_mime_structure_headers_and_date_in_shanghai() -> None:
     assert parsed["Message-ID"] == message.message_id
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert "林瑜同志" in body(parsed, "plain")
-    assert "<table" in body(parsed, "html")
+    assert "border-left: 4px solid" in body(parsed, "html")  # compact cards, not a wide table
     raw = to_email(message).as_bytes(policy=email.policy.SMTP)
     assert raw.isascii()  # 7-bit on the wire: encoded headers, base64 bodies
 

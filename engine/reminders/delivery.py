@@ -25,8 +25,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ...notifiers.abc import Notifier, OutgoingMessage
+from ...notifiers.model import Attachment
 from ...store import audit
-from ...store.models import Notification
+from ...store.models import Notification, NotificationAttachment
 
 ProgressFn = Callable[[int, int], None]
 
@@ -65,11 +66,12 @@ def deliver_pending(
             if not rows:
                 return report
             last_id = rows[-1].id
+            files = _attachments(session, [r.key for r in rows])
             messages = [
                 OutgoingMessage(key=r.key, message_id=r.message_id, sender=sender,
                                 recipient=str(Address(display_name=r.recipient_name, addr_spec=r.recipient)),
                                 subject=r.subject, text=r.body_text, html=r.body_html or "",
-                                created=r.created_at)
+                                created=r.created_at, attachments=files.get(r.key, ()))
                 for r in rows
             ]
             results = notifier.send_batch(messages)
@@ -95,3 +97,14 @@ def deliver_pending(
                              object_type="notification", object_id=row.key, before=before,
                              after={"status": row.status, "attempts": row.attempts, "recipient": row.recipient,
                                     **({"detail": row.last_error} if row.last_error else {})})
+
+
+def _attachments(session: Session, keys: list[str]) -> dict[str, tuple[Attachment, ...]]:
+    """The stored files of these outbox rows, in their order (a resend carries the same bytes)."""
+    out: dict[str, list[Attachment]] = {}
+    for row in session.scalars(select(NotificationAttachment).where(NotificationAttachment.notification_key.in_(keys))
+                               .order_by(NotificationAttachment.notification_key, NotificationAttachment.position)):
+        out.setdefault(row.notification_key, []).append(
+            Attachment(filename=row.filename, content_type=row.content_type, data=row.data,
+                       content_id=row.content_id or ""))
+    return {k: tuple(v) for k, v in out.items()}

@@ -32,7 +32,8 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -63,7 +64,15 @@ MAX_DAYS = 1000
 _STAGE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 
-_TOP_KEYS = ("ruleset", "version", "colours", "stages")
+_TOP_KEYS = ("ruleset", "version", "colours", "digest", "checkins", "stages")
+_DIGEST_KEYS = ("weekly_on", "max_items", "escalation_max_items")
+_CHECKIN_KEYS = ("stages",)
+#: Weekday names for ``digest.weekly_on`` (Monday = 0, as :meth:`datetime.date.weekday`).
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: The stages a check-in is reminded at unless the policy says otherwise.
+DEFAULT_CHECKIN_STAGES: tuple[str, ...] = ("before_5", "overdue_1")
+#: The hard ceiling of cards in one email: more would not be read on a phone anyway.
+MAX_INLINE_ITEMS = 50
 _STAGE_KEYS = ("id", "ladder", "when", "to", "catch_up", "label")
 _STAGE_REQUIRED = ("id", "ladder", "when", "to", "label")
 _EVERY_KEYS = ("start", "every")
@@ -191,14 +200,29 @@ class ReminderPolicy:
 
     stages: tuple[Stage, ...]
     yellow_within: int = 5
+    #: The weekday (Monday = 0) of the weekly digest (每周汇总): still-overdue
+    #: items and missed check-ins are repeated once a week, on the first
+    #: working day on or after it, never on a per-item rhythm.
+    weekly_on: int = 0
+    #: Cards inline in any email (at most :data:`MAX_INLINE_ITEMS`); the full list goes in an .xlsx attachment.
+    max_items: int = MAX_INLINE_ITEMS
+    #: Cards inline in an escalation summary for a leader or the supervising office.
+    escalation_max_items: int = 30
+    #: The stages at which a check-in (进展报送) is reminded; its other stages are
+    #: recorded as skipped: a missed check-in is urged (催报), never escalated as overdue.
+    #: ``None``: :data:`DEFAULT_CHECKIN_STAGES`, those of them the policy has.
+    checkin_stages: tuple[str, ...] | None = None
     ruleset: str = RULESET_NAME
     version: int = 1
     source: str = field(default="<memory>", compare=False)
     policy_hash: str = field(init=False, compare=False, repr=False, default="")
 
     def __post_init__(self) -> None:
+        if self.checkin_stages is None:
+            ids = {getattr(s, "id", None) for s in self.stages}
+            object.__setattr__(self, "checkin_stages", tuple(i for i in DEFAULT_CHECKIN_STAGES if i in ids))
         problems = [*_policy_level_problems(self.ruleset, self.version, self.yellow_within),
-                    *_cross_stage_problems(self.stages)]
+                    *_cross_stage_problems(self.stages), *_digest_problems(self)]
         if problems:
             raise PolicyError([Diagnostic(file=self.source, line=1, code=code, path=path, message=msg)
                                for code, path, msg in problems])
@@ -233,7 +257,26 @@ class ReminderPolicy:
         """The normalised policy (defaults filled in), the input of :attr:`policy_hash`."""
         return {"ruleset": self.ruleset, "version": self.version,
                 "colours": {"yellow_within": self.yellow_within},
+                "digest": {"weekly_on": WEEKDAYS[self.weekly_on], "max_items": self.max_items,
+                           "escalation_max_items": self.escalation_max_items},
+                "checkins": {"stages": list(self.checkin_stages or ())},
                 "stages": [stage.to_data() for stage in self.stages]}
+
+    def is_weekly_day(self, day: dt.date, is_workday: Callable[[dt.date], bool]) -> bool:
+        """Whether ``day`` carries the weekly digest: the first working day on or after ``weekly_on``.
+
+        A holiday on the configured weekday moves the digest to the next
+        working day of the same week (Monday to Sunday); a week without a
+        working day from that weekday on has no weekly digest.
+        """
+        if not is_workday(day) or day.weekday() < self.weekly_on:
+            return False
+        first = day - dt.timedelta(days=day.weekday() - self.weekly_on)
+        while first < day:
+            if is_workday(first):
+                return False
+            first += dt.timedelta(days=1)
+        return True
 
 
 def canonical_json(policy: ReminderPolicy) -> str:
@@ -332,6 +375,28 @@ def _cross_stage_problems(stages: Sequence[Stage]) -> list[tuple[str, str, str]]
         names = ", ".join(repr(stages[i].id) for i in repeats)
         out.append(("too-many-repeats", f"stages[{repeats[1]}].when",
                     f"stages {names} both use overdue_every; a policy has at most one repeating stage"))
+    return out
+
+
+def _digest_problems(policy: ReminderPolicy) -> list[tuple[str, str, str]]:
+    """(code, path, message) for the digest and check-in settings against the stages."""
+    out: list[tuple[str, str, str]] = []
+    if not isinstance(policy.weekly_on, int) or not 0 <= policy.weekly_on <= 6:
+        out.append(("out-of-range", "digest.weekly_on", f"weekly_on must be a weekday 0..6, got {policy.weekly_on!r}"))
+    for name in ("max_items", "escalation_max_items"):
+        value = getattr(policy, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INLINE_ITEMS:
+            out.append(("out-of-range", f"digest.{name}",
+                        f"{name} must be 1..{MAX_INLINE_ITEMS} cards (a longer email is not read), got {value!r}"))
+    known = [s.id for s in policy.stages if isinstance(s, Stage)]
+    seen: set[str] = set()
+    for i, stage_id in enumerate(policy.checkin_stages or ()):
+        if stage_id not in known:
+            out.append(("unknown-stage", f"checkins.stages[{i}]",
+                        f"no stage {stage_id!r} in the policy{_did_you_mean(str(stage_id), known)}"))
+        elif stage_id in seen:
+            out.append(("duplicate-value", f"checkins.stages[{i}]", f"stage {stage_id!r} is listed twice"))
+        seen.add(stage_id)
     return out
 
 
@@ -506,7 +571,7 @@ def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> Rem
     problem found.
     """
     check = _Checker(source, root)
-    top = check.mapping(data, "", _TOP_KEYS, _TOP_KEYS)
+    top = check.mapping(data, "", _TOP_KEYS, ("ruleset", "version", "colours", "stages"))
     if top is None:
         raise PolicyError(check.problems)
     ruleset = check.choice(top["ruleset"], "ruleset", (RULESET_NAME,)) if "ruleset" in top else None
@@ -517,6 +582,18 @@ def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> Rem
         colours = check.mapping(top["colours"], "colours", ("yellow_within",), ("yellow_within",))
         if colours is not None and "yellow_within" in colours:
             yellow_within = check.integer(colours["yellow_within"], "colours.yellow_within", low=0)
+    digest_settings = _read_digest(check, top.get("digest")) if "digest" in top else {}
+    checkin_stages: tuple[str, ...] | None = None
+    if "checkins" in top:
+        checkins = check.mapping(top["checkins"], "checkins", _CHECKIN_KEYS, _CHECKIN_KEYS)
+        if checkins is not None and "stages" in checkins:
+            raw = checkins["stages"]
+            if not isinstance(raw, list):
+                check.error("checkins.stages", "wrong-type", f"expected a list of stage ids, got {raw!r}")
+            else:
+                texts = [check.text(v, f"checkins.stages[{i}]") for i, v in enumerate(raw)]
+                if None not in texts:
+                    checkin_stages = tuple(t for t in texts if t is not None)
     stages: list[Stage | None] = []
     raw_stages = top.get("stages")
     if "stages" in top:
@@ -524,15 +601,51 @@ def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> Rem
             check.error("stages", "wrong-type", f"expected a non-empty list of stages, got {raw_stages!r}")
         else:
             stages = [_read_stage(check, item, i) for i, item in enumerate(raw_stages)]
+    extra: dict[str, Any] = dict(digest_settings)
+    if checkin_stages is not None:
+        extra["checkin_stages"] = checkin_stages
     if not check.problems and None not in stages:
         built = tuple(s for s in stages if s is not None)
         for code, path, message in _cross_stage_problems(built):
             check.error(path, code, message)
+        if not check.problems:
+            probe = _Probe(stages=built, **extra)
+            for code, path, message in _digest_problems(probe):  # type: ignore[arg-type]
+                check.error(path, code, message)
     if check.problems:
         raise PolicyError(check.problems)
     return ReminderPolicy(stages=tuple(s for s in stages if s is not None),
                           yellow_within=yellow_within, ruleset=ruleset, version=version,  # type: ignore[arg-type]
-                          source=source)
+                          source=source, **extra)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Probe:
+    """The digest settings with the stages, checked with line numbers before the policy is built."""
+
+    stages: tuple[Stage, ...]
+    weekly_on: int = 0
+    max_items: int = MAX_INLINE_ITEMS
+    escalation_max_items: int = 30
+    checkin_stages: tuple[str, ...] = ()
+
+
+def _read_digest(check: _Checker, value: Any) -> dict[str, Any]:
+    """``digest: {weekly_on, max_items, escalation_max_items}``, each optional."""
+    fields = check.mapping(value, "digest", _DIGEST_KEYS)
+    out: dict[str, Any] = {}
+    if fields is None:
+        return out
+    if "weekly_on" in fields:
+        day = check.choice(fields["weekly_on"], "digest.weekly_on", WEEKDAYS)
+        if day is not None:
+            out["weekly_on"] = WEEKDAYS.index(day)
+    for name in ("max_items", "escalation_max_items"):
+        if name in fields:
+            number = check.integer(fields[name], f"digest.{name}", low=1, high=MAX_INLINE_ITEMS, what="a number of cards")
+            if number is not None:
+                out[name] = number
+    return out
 
 
 def _read_policy_file(path: Path) -> tuple[Any, YamlNode | None, tuple[Diagnostic, ...]]:
@@ -676,7 +789,12 @@ def apply_overrides(policy: ReminderPolicy, overrides: Mapping[str, Any], *,
     if check.problems:
         raise PolicyError(check.problems)
     applied = ", ".join(f"{k}={fields[k]!r}" for k in fields)
+    ids = {s.id for s in stages}
     return ReminderPolicy(stages=tuple(stages), yellow_within=yellow_within, ruleset=policy.ruleset,
+                          weekly_on=policy.weekly_on, max_items=policy.max_items,
+                          escalation_max_items=policy.escalation_max_items,
+                          # a check-in stage removed by lead_times is dropped, not an error
+                          checkin_stages=tuple(i for i in policy.checkin_stages or () if i in ids),
                           version=policy.version, source=f"{policy.source} + {source} ({applied})")
 
 

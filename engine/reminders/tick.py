@@ -1,27 +1,31 @@
 """The tick (巡检): one evaluation of every reminder due as of a day.
 
-``Ticker.tick(as_of)`` is duban's main job. It
+``Ticker.tick(as_of)`` is duban's main job. In named steps, inside **one
+transaction per tick**:
 
-1. picks **candidates** with one indexed SQL query: open due instances of live
-   obligations whose date is at most the policy's longest lead time ahead
-   (everything already overdue is included — catch-up after downtime is
-   built in, not a special path);
-2. computes each candidate's *fact* with the explicit clock ``as_of``: signed
-   working days to the due date on the official calendar, and the stages
-   already recorded for it;
-3. asks the ruleset (durable-rules, with its plain-Python twin checked in the
-   tests) which stages to **send** and which to **skip** (a stage overtaken
-   by a later one after downtime is recorded as skipped, never sent late in a
-   storm);
-4. groups the items to send into **one digest per recipient** (unit clerks,
-   unit leaders, the supervising office), renders it (Chinese, text + HTML),
-   and writes the stage records and the outbox rows **in one transaction per
-   batch**. The unique key on (occurrence, stage, repeat) makes a crashed and
-   re-run tick unable to record — or send — anything twice.
+1. **facts** — one indexed SQL query picks the open due occurrences of live
+   obligations up to the policy's longest lead time ahead (everything overdue
+   included: catch-up after downtime is built in), with working days to the
+   due date counted on the official calendar (the explicit clock ``as_of``);
+2. **decisions** — the ruleset (durable-rules, with its plain-Python twin
+   checked in the tests) says which stages to **send** and which to **skip**;
+   a check-in (进展报送) keeps only the policy's check-in stages;
+3. **routing** — each sent stage goes to the unit's clerks, its leader or the
+   supervising office, **by address**: a 督查室 address that is also a clerk
+   gets one mailbox with a section per role. On the weekly day the mailboxes
+   also get what is still overdue, the missed check-ins, the escalation
+   summary by unit and the 督办通报 (daily mail only when something changes);
+4. **composing** — :mod:`.compose` folds parts of one requirement and unit
+   into one card, caps the cards and attaches the full lists (.xlsx);
+5. **rendering** — Chinese text + HTML (phone-sized cards);
+6. **writes** — stage records, outbox rows, attachments, the audit record and
+   the tick's own row, committed together. The unique key on (occurrence,
+   stage, repeat) makes a crashed and re-run tick unable to record — or send
+   — anything twice, and at most one email per address per working day.
 
-Delivery is separate (:mod:`duban.engine.reminders.delivery`): it hands pending outbox
-rows to the notifier after the decisions are committed. Nothing here reads
-the wall clock; ``as_of`` is the only notion of "today".
+Delivery is separate (:mod:`duban.engine.reminders.delivery`): it hands pending
+outbox rows to the notifier after the decisions are committed. Nothing here
+reads the wall clock; ``as_of`` is the only notion of "today".
 """
 
 from __future__ import annotations
@@ -29,21 +33,23 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ...notifiers.model import Digest, DigestItem
 from ...notifiers.abc import HeaderValueError
-from ...notifiers.render import DigestRenderer, check_address, render_digest
+from ...notifiers.chart import ranking_chart
+from ...notifiers.model import Digest, RankRow, SectionKind
+from ...notifiers.render import DigestRenderer, check_address, cn_date, render_digest
 from ...store import audit
 from ...store.bulk import bulk_insert
 from ...store.models import (
     DeadlineEntry,
     Notification,
+    NotificationAttachment,
     Obligation,
     Occurrence,
     Official,
@@ -55,9 +61,16 @@ from ...store.models import (
     Unit,
 )
 from ..deadlines.calendar import WorkingCalendar
+from .compose import Fact, Mailbox, Sent, compose, ranked, unit_summaries
 from .decide import Candidate, Decision, Evaluator, evaluate_and_decide
 from .policy import ReminderPolicy
 
+#: The supervising office's ranking for a directory as of a day, best first
+#: (wired by the runtime from the services' scores; the reminders room does not import services).
+ScoresFn = Callable[[Session, dt.date, str], Sequence[RankRow]]
+
+#: How many calendar days before the calendar's last covered day the supervising office is warned.
+CALENDAR_WARNING_DAYS = 60
 
 
 def valid_email(address: str | None) -> bool:
@@ -76,10 +89,21 @@ def valid_email(address: str | None) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Recipient:
+class Person:
+    """An address in the units register (one person may hold several roles)."""
+
     email: str
     name: str
-    role: str  # clerk | leader | supervisor
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmailStat:
+    """One email the tick wrote: for the volume summary of ``duban simulate``."""
+
+    recipient: str
+    cards: int
+    changes: int
+    sections: tuple[str, ...]
 
 
 @dataclass(kw_only=True)
@@ -98,7 +122,8 @@ class TickResult:
     by_unit: Counter[str] = field(default_factory=Counter)
     undeliverable: Counter[str] = field(default_factory=Counter)
     previews: list[Digest] = field(default_factory=list)
-    #: Seconds per phase (select, decide, compose, write): for operators and the benchmark.
+    emails: list[EmailStat] = field(default_factory=list)
+    #: Seconds per step (facts, decisions, routing, composing, rendering, writes): for operators and the benchmark.
     timings: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
@@ -111,21 +136,26 @@ class TickResult:
         }
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class _ItemInfo:
-    occurrence_id: int
-    occurrence_key: str
-    due: dt.date
-    obligation_id: int
-    unit_id: int
-    unit: str
-    directory: str
-    plan_title: str
-    task_no: int
-    task_title: str
-    requirement_no: int
-    requirement_text: str
-    phrase: str
+@dataclass(kw_only=True)
+class _Day:
+    """The working state of one tick, passed from step to step."""
+
+    as_of: dt.date
+    result: TickResult
+    rerun: bool
+    facts: dict[int, Fact] = field(default_factory=dict)
+    recorded: dict[int, tuple[set[str], int]] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    boxes: dict[str, Mailbox] = field(default_factory=dict)
+    record_key: dict[int, str] = field(default_factory=dict)  # id(decision) → address it went to
+    digests: list[Digest] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+_CHECKIN_LABELS = {"before_5": "请于5个工作日内报送进展情况", "due_day": "今日报送进展情况",
+                   "overdue_1": "进展情况未按时报送（催报）"}
+_ROLE_ZH = {"clerk": "经办人", "leader": "负责同志", "supervisor": "督查室"}
 
 
 class Ticker:
@@ -144,6 +174,7 @@ class Ticker:
         working_days_only: bool = True,
         batch_size: int = 50_000,
         renderer: DigestRenderer | None = None,
+        scores: ScoresFn | None = None,
     ) -> None:
         self.sessions = sessions
         self.calendar = calendar
@@ -155,10 +186,11 @@ class Ticker:
         self.working_days_only = working_days_only
         self.batch_size = batch_size
         self.renderer = renderer
+        self.scores = scores
         self.stage_index = {stage.id: i for i, stage in enumerate(policy.stages)}
         self.stages = {stage.id: stage for stage in policy.stages}
-        # How far ahead a candidate can be: the longest lead time of any stage.
-        self.max_lead = max(0, *(stage.when.threshold for stage in policy.stages))
+        # How far ahead a candidate can be: the longest lead time of any stage, and the "due soon" window.
+        self.max_lead = max(0, policy.yellow_within, *(stage.when.threshold for stage in policy.stages))
 
     # ------------------------------------------------------------------ the tick
 
@@ -169,234 +201,318 @@ class Ticker:
             # No mail on rest days: the next working day's tick catches up.
             result.rest_day = True
             return result
-        horizon = self.calendar.add_workdays(as_of, self.max_lead)
-        started = time.perf_counter()
-        with self.sessions() as session:
-            rows = self._candidate_rows(session, horizon)
-            recorded = self._recorded(session, horizon)
-        result.timings["select"] += time.perf_counter() - started
-        result.candidates = len(rows)
-        for start in range(0, len(rows), self.batch_size):
-            batch = rows[start:start + self.batch_size]
-            self._batch(batch, recorded, as_of, result)
-        self._report_failed_deliveries(as_of, result)
-        if not dry_run:
-            with self.sessions() as session, session.begin():
-                session.add(TickRun(as_of=as_of, status="done", counts=result.to_json(),
-                                    finished_at=audit.utcnow()))
+        with self.sessions() as session:  # one transaction: committed at the end, or nothing
+            rerun = session.execute(select(TickRun.id).where(TickRun.as_of == as_of, TickRun.status == "done")
+                                    .limit(1)).first() is not None
+            day = _Day(as_of=as_of, result=result, rerun=rerun)
+            self._timed("facts", result, self._facts, session, day)
+            self._timed("decisions", result, self._decisions, day)
+            self._timed("routing", result, self._routing, session, day)
+            self._timed("composing", result, self._composing, session, day)
+            if dry_run:
+                result.previews.extend(day.digests)
+                return result  # the session closes without a commit: nothing written
+            self._timed("rendering", result, self._rendering, day)
+            self._timed("writes", result, self._writes, session, day)
+            session.commit()
         return result
 
-    def _candidate_rows(self, session: Session, horizon: dt.date) -> list[tuple[int, dt.date]]:
+    @staticmethod
+    def _timed(name: str, result: TickResult, step: Callable[..., None], *args: Any) -> None:
+        started = time.perf_counter()
+        step(*args)
+        result.timings[name] += time.perf_counter() - started
+
+    # ------------------------------------------------------------------ 1. facts
+
+    def _facts(self, session: Session, day: _Day) -> None:
+        """Every open occurrence of a live obligation due up to the horizon, with its display data."""
+        horizon = self.calendar.add_workdays(day.as_of, self.max_lead)
         stmt = (
-            select(Occurrence.id, Occurrence.due)
+            select(Occurrence.id, Occurrence.key, Occurrence.label, Occurrence.due, Occurrence.checkin,
+                   Obligation.id, Obligation.requirement_id, Unit.id, Unit.name, Plan.units_directory, Plan.title,
+                   Task.no, Task.title, Requirement.no, Requirement.text, DeadlineEntry.phrase)
             .join(Obligation, Obligation.id == Occurrence.obligation_id)
+            .join(Unit, Unit.id == Obligation.unit_id)
+            .join(Requirement, Requirement.id == Obligation.requirement_id)
+            .join(Task, Task.id == Requirement.task_id)
+            .join(Plan, Plan.id == Task.plan_id)
+            .join(DeadlineEntry, DeadlineEntry.id == Obligation.deadline_id)
             .where(Occurrence.state == "open", Occurrence.due <= horizon, Obligation.state == "active")
             .order_by(Occurrence.id)
         )
-        return [(oid, due) for oid, due in session.connection().execute(stmt)]
+        between = self.calendar.workdays_between
+        wd_cache: dict[dt.date, int] = {}
+        for row in session.execute(stmt):
+            due = row[3]
+            wd = wd_cache.get(due)
+            if wd is None:
+                wd = wd_cache[due] = between(day.as_of, due)
+            day.facts[row[0]] = Fact(
+                occurrence_id=row[0], occurrence_key=row[1], label=row[2], due=due, checkin=bool(row[4]), wd=wd,
+                obligation_id=row[5], requirement_id=row[6], unit_id=row[7], unit=row[8], directory=row[9],
+                plan_title=row[10], task_no=row[11], task_title=row[12], requirement_no=row[13],
+                requirement_text=row[14], phrase=row[15])
+        day.result.candidates = len(day.facts)
+        day.recorded = self._recorded(session, list(day.facts))
 
-    def _recorded(self, session: Session, horizon: dt.date) -> dict[int, tuple[set[str], int]]:
-        """Stages already recorded per candidate occurrence, and the highest repeat index.
-
-        Grouped in SQL: an occurrence overdue for months has one row per repeat,
-        but the decision only needs the stage set and the top repeat.
-        """
-        stmt = (
-            select(StageRecord.occurrence_id, StageRecord.stage, func.max(StageRecord.repeat))
-            .join(Occurrence, Occurrence.id == StageRecord.occurrence_id)
-            .where(Occurrence.state == "open", Occurrence.due <= horizon)
-            .group_by(StageRecord.occurrence_id, StageRecord.stage)
-        )
+    def _recorded(self, session: Session, occurrence_ids: Sequence[int]) -> dict[int, tuple[set[str], int]]:
+        """Stages already recorded per candidate occurrence, and the highest repeat index (grouped in SQL)."""
         out: dict[int, tuple[set[str], int]] = {}
-        for oid, stage, repeat in session.connection().execute(stmt):
-            entry = out.get(oid)
-            if entry is None:
-                entry = out[oid] = (set(), 0)
-            entry[0].add(stage)
-            if repeat and repeat > entry[1]:
-                out[oid] = (entry[0], repeat)
+        for chunk in _chunks(list(occurrence_ids), 5000):
+            stmt = (select(StageRecord.occurrence_id, StageRecord.stage, func.max(StageRecord.repeat))
+                    .where(StageRecord.occurrence_id.in_(chunk))
+                    .group_by(StageRecord.occurrence_id, StageRecord.stage))
+            for oid, stage, repeat in session.execute(stmt):
+                stages, top = out.get(oid, (set(), 0))
+                stages.add(stage)
+                out[oid] = (stages, max(top, repeat or 0))
         return out
 
-    def _batch(self, rows: Sequence[tuple[int, dt.date]], recorded: dict[int, tuple[set[str], int]],
-               as_of: dt.date, result: TickResult) -> None:
-        started = time.perf_counter()
-        between = self.calendar.workdays_between
-        candidates = []
-        wd_by_occ: dict[int, int] = {}
-        for oid, due in rows:
-            wd = between(as_of, due)
-            wd_by_occ[oid] = wd
-            stages, top = recorded.get(oid, (set(), 0))
-            candidates.append(Candidate(id=f"occ:{oid}", wd_to_due=wd, recorded=frozenset(stages),
-                                        repeats_recorded=top))
-        verdicts = evaluate_and_decide(self.policy, candidates, self.evaluate)
-        decisions: list[Decision] = [d for v in verdicts for d in v.decisions]
-        colours: dict[str, str] = {v.candidate_id: v.colour for v in verdicts}
-        result.timings["decide"] += time.perf_counter() - started
-        if not decisions:
+    # ------------------------------------------------------------------ 2. decisions
+
+    def _decisions(self, day: _Day) -> None:
+        """The rules decide per occurrence; a check-in keeps only the policy's check-in stages."""
+        facts = day.facts
+        recorded = day.recorded
+        keep = set(self.policy.checkin_stages)
+        ids = list(facts)
+        for start in range(0, len(ids), self.batch_size):
+            batch = ids[start:start + self.batch_size]
+            candidates = [Candidate(id=f"occ:{oid}", wd_to_due=facts[oid].wd,
+                                    recorded=frozenset(recorded.get(oid, (set(), 0))[0]),
+                                    repeats_recorded=recorded.get(oid, (set(), 0))[1]) for oid in batch]
+            for verdict in evaluate_and_decide(self.policy, candidates, self.evaluate):
+                for d in verdict.decisions:
+                    oid = int(d.candidate_id.split(":", 1)[1])
+                    if d.action == "send" and facts[oid].checkin and d.stage not in keep:
+                        d = Decision(candidate_id=d.candidate_id, stage=d.stage, action="skip", repeat=d.repeat)
+                    day.decisions.append(d)
+                    if d.action == "send":
+                        day.result.sent += 1
+                        day.result.by_stage[d.stage] += 1
+                        day.result.by_unit[facts[oid].unit] += 1
+                    else:
+                        day.result.skipped += 1
+                        day.result.skipped_by_stage[d.stage] += 1
+
+    # ------------------------------------------------------------------ 3. routing
+
+    def _routing(self, session: Session, day: _Day) -> None:
+        """Sent stages to mailboxes by address; on the weekly day, what is still open too."""
+        facts = day.facts
+        people = self._people(session, {f.unit_id for f in facts.values()}, {f.directory for f in facts.values()})
+        for d in day.decisions:
+            if d.action != "send":
+                continue
+            fact = facts[int(d.candidate_id.split(":", 1)[1])]
+            label = _CHECKIN_LABELS.get(d.stage, self.stages[d.stage].label) if fact.checkin \
+                else self.stages[d.stage].label
+            sent = Sent(fact=fact, stage=d.stage, label=label)
+            delivered = False
+            for role in self.stages[d.stage].to:
+                kind: SectionKind = "changes" if role == "clerk" else "escalation"
+                for person in people.get(_who(role, fact), []):
+                    box = self._box(day, person, role, fact.unit)
+                    box.sent[(kind, role)].append(sent)  # type: ignore[index]
+                    day.record_key.setdefault(id(d), person.email)
+                    delivered = True
+            if not delivered:
+                self._undeliverable(day, people, sent, d)
+        if not day.rerun:
+            self._state_sections(session, day, people)
+            self._notes(session, day, people)
+
+    def _box(self, day: _Day, person: Person, role: str, unit: str | None) -> Mailbox:
+        box = day.boxes.get(person.email)
+        if box is None:
+            box = day.boxes[person.email] = Mailbox(email=person.email, name=person.name)
+        box.roles.add(role)
+        if unit is not None:
+            box.units[unit] = None
+        return box
+
+    def _undeliverable(self, day: _Day, people: dict[tuple[str, Any], list[Person]], sent: Sent,
+                       d: Decision) -> None:
+        """Never skipped silently: the supervising office gets the item and the reason."""
+        fact = sent.fact
+        day.result.undeliverable[fact.unit] += 1
+        role = self.stages[d.stage].to[0] if self.stages[d.stage].to else "clerk"
+        for sup in people.get(("supervisor", fact.directory), []):
+            box = self._box(day, sup, "supervisor", None)
+            box.sent[("changes", "supervisor")].append(sent)
+            box.notes.append(f"单位「{fact.unit}」没有有效的{_ROLE_ZH.get(role, '联系人')}邮箱，"
+                             f"第{fact.task_no}项第{fact.requirement_no}条的提醒改送督查室。")
+            day.record_key.setdefault(id(d), sup.email)
+
+    def _state_sections(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]]) -> None:
+        """Summaries for today's escalations and, on the weekly day, the weekly repeat and the 督办通报."""
+        weekly = self.policy.is_weekly_day(day.as_of, self.calendar.is_workday)
+        open_facts = list(day.facts.values())
+        late = [f for f in open_facts if f.wd < 0]
+        by_unit: dict[int, list[Fact]] = defaultdict(list)
+        by_dir: dict[str, list[Fact]] = defaultdict(list)
+        for f in late:
+            by_unit[f.unit_id].append(f)
+            by_dir[f.directory].append(f)
+        units = {f.unit_id: (f.unit, f.directory) for f in open_facts}
+        yw = self.policy.yellow_within
+        for unit_id, (unit, _directory) in units.items():
+            for person in people.get(("leader", unit_id), []):
+                escalating = ("escalation", "leader") in day.boxes.get(person.email, Mailbox(email="", name="")).sent
+                kind: SectionKind = "escalation" if escalating else "weekly"
+                if not (escalating or (weekly and any(not f.checkin for f in by_unit.get(unit_id, [])))):
+                    continue
+                box = self._box(day, person, "leader", unit)
+                box.state[(kind, "leader")].extend(f for f in by_unit.get(unit_id, []) if not f.checkin)
+                box.links[(kind, "leader")] = f"{self.dashboard_url}/units/{unit_id}?as_of={day.as_of}"
+            if weekly and by_unit.get(unit_id):
+                for person in people.get(("clerk", unit_id), []):
+                    box = self._box(day, person, "clerk", unit)
+                    box.state[("weekly", "clerk")].extend(by_unit[unit_id])
+                    box.links[("weekly", "clerk")] = f"{self.dashboard_url}/home?as_of={day.as_of}"
+        for box in day.boxes.values():
+            for kind in ("escalation", "weekly"):
+                if (kind, "leader") in box.state or (kind, "leader") in box.sent:
+                    box.summary[(kind, "leader")] = unit_summaries(open_facts, yellow_within=yw, units=box.units)
+        for directory in {d for _u, d in units.values()}:
+            self._supervisor_sections(session, day, people, directory, by_dir.get(directory, []), weekly)
+
+    def _supervisor_sections(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]], directory: str,
+                             late: list[Fact], weekly: bool) -> None:
+        scope = [f for f in day.facts.values() if f.directory == directory]
+        ranking: tuple[RankRow, ...] = ()
+        chart = b""
+        if weekly and self.scores is not None:
+            ranking = ranked(self.scores(session, day.as_of, directory))
+            if ranking:
+                iso = day.as_of.isocalendar()
+                chart = ranking_chart(ranking, title=f"督办通报（{iso.year}年第{iso.week}周）按时完成率")
+        for person in people.get(("supervisor", directory), []):
+            escalating = ("escalation", "supervisor") in day.boxes.get(person.email, Mailbox(email="", name="")).sent
+            if not escalating and not (weekly and (late or ranking)):
+                continue
+            box = self._box(day, person, "supervisor", None)
+            kind: SectionKind = "escalation" if escalating else "weekly"
+            box.state[(kind, "supervisor")].extend(f for f in late if not f.checkin)
+            box.summary[(kind, "supervisor")] = unit_summaries(scope, yellow_within=self.policy.yellow_within)
+            box.links[(kind, "supervisor")] = f"{self.dashboard_url}/bulletin?as_of={day.as_of}"
+            if ranking:
+                box.ranking, box.chart = ranking, chart
+                box.links[("bulletin", "supervisor")] = f"{self.dashboard_url}/bulletin?as_of={day.as_of}"
+
+    def _notes(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]]) -> None:
+        """Failed deliveries since the last working day and the calendar's end, for every supervisor."""
+        notes = [*self._failed_deliveries(session, day.as_of), *self._calendar_warning(day.as_of)]
+        if not notes:
             return
-        started = time.perf_counter()
-        send_ids = sorted({int(d.candidate_id.split(":", 1)[1]) for d in decisions if d.action == "send"})
-        with self.sessions() as session:  # one transaction per batch: committed at the end, or nothing
-            info = self._item_info(session, send_ids)
-            recipients = self._recipients(session, {i.unit_id for i in info.values()},
-                                          {i.directory for i in info.values()})
-            digests: dict[Recipient, list[DigestItem]] = defaultdict(list)
-            notes: dict[Recipient, list[str]] = defaultdict(list)
-            records: list[dict[str, Any]] = []
-            item_keys: dict[int, list[tuple[Recipient, str]]] = defaultdict(list)
-            for d in decisions:
-                oid = int(d.candidate_id.split(":", 1)[1])
-                rec = {"occurrence_id": oid, "stage": d.stage, "repeat": d.repeat or 0, "action": d.action,
-                       "tick_date": as_of, "notification_key": None}
-                records.append(rec)
-                if d.action != "send":
-                    result.skipped += 1
-                    result.skipped_by_stage[d.stage] += 1
-                    continue
-                result.sent += 1
-                result.by_stage[d.stage] += 1
-                item = info[oid]
-                result.by_unit[item.unit] += 1
-                digest_item = self._digest_item(item, d, wd_by_occ[oid], colours.get(d.candidate_id, "red"))
-                targets = self._targets(item, d.stage, recipients)
-                if not targets:
-                    # Never skipped silently: the supervising office gets the item and the reason.
-                    result.undeliverable[item.unit] += 1
-                    for sup in recipients.get(("supervisor", item.directory), []):
-                        digests[sup].append(digest_item)
-                        notes[sup].append(f"单位「{item.unit}」没有有效的{_ROLE_ZH.get(self._role_of(d.stage), '联系人')}"
-                                          f"邮箱，第{item.task_no}项第{item.requirement_no}条的提醒改送督查室。")
-                        item_keys[id(rec)].append((sup, d.stage))
-                    continue
-                for r in targets:
-                    digests[r].append(digest_item)
-                    item_keys[id(rec)].append((r, d.stage))
-            result.digests += len(digests)
-            keys = self._digest_keys(session, as_of, digests.keys())
-            rendered = []
-            for r, items in digests.items():
-                items.sort(key=lambda i: (i.working_days_left, i.task_no, i.requirement_no, i.unit))
-                digest = Digest(key=keys[r], recipient_name=r.name, recipient_email=r.email, recipient_role=r.role,
-                                units=tuple(dict.fromkeys(i.unit for i in items)), as_of=as_of, items=tuple(items),
-                                dashboard_url=self.dashboard_url, notes=tuple(dict.fromkeys(notes.get(r, []))))
-                if result.dry_run:
-                    result.previews.append(digest)
-                    continue
-                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
-                                    renderer=self.renderer)
-                top = max((i.stage for i in items), key=lambda s: self.stage_index.get(s, -1))
-                rendered.append({
-                    "key": digest.key, "recipient": r.email, "recipient_name": r.name, "recipient_role": r.role,
-                    "stage": top, "obligation_ids": sorted({i.obligation_id for i in items}),
-                    "due": min(i.due for i in items), "scheduled_for": as_of, "status": "pending", "attempts": 0,
-                    "message_id": msg.message_id, "subject": msg.subject, "body_text": msg.text,
-                    "body_html": msg.html,
-                })
-            result.timings["compose"] += time.perf_counter() - started
-            if result.dry_run:
-                return
-            started = time.perf_counter()
-            for rec in records:
-                targets = item_keys.get(id(rec))
-                if targets:
-                    rec["notification_key"] = keys[targets[0][0]]
-            now = audit.utcnow()
-            for rec in records:
-                rec["recorded_at"] = now
-            for row in rendered:
-                row["created_at"] = now
-            bulk_insert(session, StageRecord.__table__, records)
-            bulk_insert(session, Notification.__table__, rendered)
-            audit.append(session, actor="scheduler", source="scheduler", action="tick.decided",
-                         object_type="tick", object_id=as_of.isoformat(),
-                         after={"sent": result.sent, "skipped": result.skipped, "digests": len(rendered),
-                                "policy": self.policy.policy_hash})
-            session.commit()
-            result.timings["write"] += time.perf_counter() - started
+        supervisors = [Person(email=e, name=n) for n, e in session.execute(
+            select(Official.name, Official.email).join(Unit, Unit.id == Official.unit_id)
+            .where(Unit.is_supervisor.is_(True), Official.role.in_(("clerk", "leader"))).order_by(Official.id))
+            if valid_email(e)]
+        for person in supervisors:
+            self._box(day, person, "supervisor", None).notes.extend(notes)
 
-    def _report_failed_deliveries(self, as_of: dt.date, result: TickResult) -> None:
-        """Tell the supervising office which digests the server refused since the last tick.
-
-        A 5xx answer marks an outbox row ``failed``; it is never dropped
-        silently: the next working day's tick sends every supervisor a digest
-        whose notes list the failed deliveries (once: the digest's key is fixed).
-        """
+    def _failed_deliveries(self, session: Session, as_of: dt.date) -> list[str]:
+        """A 5xx answer marks an outbox row ``failed``; never dropped silently: told the next working day."""
         prev = as_of - dt.timedelta(days=1)
         while not self.calendar.is_workday(prev):
             prev -= dt.timedelta(days=1)
-        with self.sessions() as session:
-            failed = session.execute(
-                select(Notification.recipient, Notification.recipient_role, Notification.scheduled_for,
-                       Notification.last_error)
-                .where(Notification.status == "failed", Notification.scheduled_for >= prev,
-                       Notification.scheduled_for < as_of).order_by(Notification.id)).all()
-            if not failed:
-                return
-            notes = tuple(f"{day} 发给{_ROLE_ZH.get(role, role)} {to} 的督办邮件被邮件服务器拒收（{error or '未知原因'}），"
-                          f"请核实其邮箱并电话通知。" for to, role, day, error in failed)
-            supervisors = session.execute(
-                select(Official.name, Official.email).join(Unit, Unit.id == Official.unit_id)
-                .where(Unit.is_supervisor.is_(True), Official.role.in_(("clerk", "leader"))).order_by(Official.id)).all()
-            rows = []
-            for name, address in supervisors:
-                if not valid_email(address):
-                    continue
-                key = f"{as_of.isoformat()}/supervisor/{address}/delivery-failures"
-                if session.execute(select(Notification.id).where(Notification.key == key)).first():
-                    continue  # a re-run of the same tick
-                digest = Digest(key=key, recipient_name=name, recipient_email=address, recipient_role="supervisor",
-                                units=(), as_of=as_of, items=(), dashboard_url=self.dashboard_url, notes=notes)
-                result.digests += 1
-                if result.dry_run:
-                    result.previews.append(digest)
-                    continue
-                msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
-                                    renderer=self.renderer)
-                rows.append({"key": key, "recipient": address, "recipient_name": name, "recipient_role": "supervisor",
-                             "stage": "delivery_failed", "obligation_ids": [], "due": None, "scheduled_for": as_of,
-                             "status": "pending", "attempts": 0, "message_id": msg.message_id,
-                             "subject": msg.subject, "body_text": msg.text, "body_html": msg.html,
-                             "created_at": audit.utcnow()})
-            if rows:
-                bulk_insert(session, Notification.__table__, rows)
-                session.commit()
+        failed = session.execute(
+            select(Notification.recipient, Notification.recipient_role, Notification.scheduled_for,
+                   Notification.last_error)
+            .where(Notification.status == "failed", Notification.scheduled_for >= prev,
+                   Notification.scheduled_for < as_of).order_by(Notification.id)).all()
+        return [f"{d} 发给{_ROLE_ZH.get(role, role)} {to} 的督办邮件被邮件服务器拒收（{error or '未知原因'}），"
+                f"请核实其邮箱并电话通知。" for to, role, d, error in failed]
+
+    def _calendar_warning(self, as_of: dt.date) -> list[str]:
+        """Warn 60 days before the calendar's last covered day: on that day, then in every weekly digest."""
+        last = dt.date(self.calendar.span[1], 12, 31)
+        left = (last - as_of).days
+        if left > CALENDAR_WARNING_DAYS:
+            return []
+        prev = as_of - dt.timedelta(days=1)
+        while self.calendar.covers(prev) and not self.calendar.is_workday(prev):
+            prev -= dt.timedelta(days=1)
+        first = (last - prev).days > CALENDAR_WARNING_DAYS
+        if not first and not self.policy.is_weekly_day(as_of, self.calendar.is_workday):
+            return []
+        return [f"工作日历只覆盖到{cn_date(last)}（还剩{left}天）。请在国务院办公厅公布{last.year + 1}年节假日安排后，"
+                f"将其加入日历目录（见 docs/calendar.md），否则{last.year + 1}年的截止日期无法计算。"]
+
+    # ------------------------------------------------------------------ 4. composing
+
+    def _composing(self, session: Session, day: _Day) -> None:
+        keys = self._digest_keys(session, day.as_of, day.boxes)
+        for address, box in sorted(day.boxes.items()):
+            if box.empty:
+                continue
+            digest = compose(box, key=keys[address], as_of=day.as_of, policy=self.policy,
+                             dashboard_url=self.dashboard_url)
+            if not digest.sections and not digest.notes:
+                continue
+            day.digests.append(digest)
+        day.result.digests = len(day.digests)
+
+    # ------------------------------------------------------------------ 5. rendering
+
+    def _rendering(self, day: _Day) -> None:
+        for digest in day.digests:
+            msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
+                                renderer=self.renderer)
+            changes = [i for s in digest.sections if s.kind != "weekly" for i in s.items if i.stage != "weekly"]
+            stages = [i.stage for i in changes]
+            top = max(stages, key=lambda s: self.stage_index.get(s, -1)) if stages else \
+                ("bulletin" if any(s.kind == "bulletin" for s in digest.sections) else "weekly")
+            day.rows.append({
+                "key": digest.key, "recipient": digest.recipient_email, "recipient_name": digest.recipient_name,
+                "recipient_role": digest.recipient_role, "stage": top,
+                "obligation_ids": sorted({i.obligation_id for i in digest.items}),
+                "due": min((i.due for i in digest.items), default=None), "scheduled_for": day.as_of,
+                "status": "pending", "attempts": 0, "message_id": msg.message_id, "subject": msg.subject,
+                "body_text": msg.text, "body_html": msg.html,
+            })
+            day.files.extend({"notification_key": digest.key, "position": n, "filename": a.filename,
+                              "content_type": a.content_type, "content_id": a.content_id or None, "data": a.data}
+                             for n, a in enumerate(msg.attachments))
+            day.result.emails.append(EmailStat(recipient=digest.recipient_email, cards=digest.inline_items,
+                                               changes=len(changes),
+                                               sections=tuple(s.kind for s in digest.sections)))
+
+    # ------------------------------------------------------------------ 6. writes
+
+    def _writes(self, session: Session, day: _Day) -> None:
+        keys = {d.recipient_email: d.key for d in day.digests}
+        now = audit.utcnow()
+        records = [{"occurrence_id": int(d.candidate_id.split(":", 1)[1]), "stage": d.stage,
+                    "repeat": d.repeat or 0, "action": d.action, "tick_date": day.as_of,
+                    "notification_key": keys.get(day.record_key.get(id(d), "")), "recorded_at": now}
+                   for d in day.decisions]
+        for row in day.rows:
+            row["created_at"] = now
+        bulk_insert(session, StageRecord.__table__, records)
+        bulk_insert(session, Notification.__table__, day.rows)
+        bulk_insert(session, NotificationAttachment.__table__, day.files)
+        result = day.result
+        audit.append(session, actor="scheduler", source="scheduler", action="tick.decided",
+                     object_type="tick", object_id=day.as_of.isoformat(),
+                     after={"sent": result.sent, "skipped": result.skipped, "digests": len(day.rows),
+                            "policy": self.policy.policy_hash})
+        session.add(TickRun(as_of=day.as_of, status="done", counts=result.to_json(), finished_at=audit.utcnow()))
 
     # ------------------------------------------------------------------ helpers
 
-    def _item_info(self, session: Session, occurrence_ids: Sequence[int]) -> dict[int, _ItemInfo]:
-        out: dict[int, _ItemInfo] = {}
-        for chunk in _chunks(list(occurrence_ids), 5000):
-            stmt = (
-                select(Occurrence.id, Occurrence.key, Occurrence.due, Obligation.id, Unit.id, Unit.name,
-                       Plan.units_directory, Plan.title, Task.no, Task.title, Requirement.no, Requirement.text,
-                       DeadlineEntry.phrase)
-                .join(Obligation, Obligation.id == Occurrence.obligation_id)
-                .join(Unit, Unit.id == Obligation.unit_id)
-                .join(Requirement, Requirement.id == Obligation.requirement_id)
-                .join(Task, Task.id == Requirement.task_id)
-                .join(Plan, Plan.id == Task.plan_id)
-                .join(DeadlineEntry, DeadlineEntry.id == Obligation.deadline_id)
-                .where(Occurrence.id.in_(chunk))
-            )
-            for row in session.execute(stmt):
-                out[row[0]] = _ItemInfo(occurrence_id=row[0], occurrence_key=row[1], due=row[2], obligation_id=row[3],
-                                        unit_id=row[4], unit=row[5], directory=row[6], plan_title=row[7],
-                                        task_no=row[8], task_title=row[9], requirement_no=row[10],
-                                        requirement_text=row[11], phrase=row[12])
-        return out
-
-    def _recipients(self, session: Session, unit_ids: Iterable[int],
-                    directories: Iterable[str]) -> dict[tuple[str, Any], list[Recipient]]:
+    def _people(self, session: Session, unit_ids: Iterable[int],
+                directories: Iterable[str]) -> dict[tuple[str, Any], list[Person]]:
         """Valid addresses by (role, unit id) and the supervisors by (\"supervisor\", directory)."""
-        out: dict[tuple[str, Any], list[Recipient]] = defaultdict(list)
-        ids = list(unit_ids)
-        for chunk in _chunks(ids, 5000):
+        out: dict[tuple[str, Any], list[Person]] = defaultdict(list)
+        for chunk in _chunks(list(unit_ids), 5000):
             for o in session.execute(select(Official.unit_id, Official.name, Official.role, Official.email)
                                      .where(Official.unit_id.in_(chunk)).order_by(Official.id)):
                 if o.role in ("clerk", "leader", "contact") and valid_email(o.email):
                     role = "clerk" if o.role == "contact" else o.role
-                    out[(role, o.unit_id)].append(Recipient(email=o.email, name=o.name, role=role))
+                    out[(role, o.unit_id)].append(Person(email=o.email, name=o.name))
         dirs = list(directories)
         if dirs:
             for directory, name, role, email in session.execute(
@@ -405,42 +521,24 @@ class Ticker:
                 .where(Unit.is_supervisor.is_(True), Unit.directory.in_(dirs)).order_by(Official.id)
             ):
                 if role in ("clerk", "leader") and valid_email(email):
-                    out[("supervisor", directory)].append(Recipient(email=email, name=name, role="supervisor"))
-        return out
+                    out[("supervisor", directory)].append(Person(email=email, name=name))
+        return {k: list(dict.fromkeys(v)) for k, v in out.items()}
 
-    def _role_of(self, stage: str) -> str:
-        to = self.stages[stage].to
-        return to[0] if to else "clerk"
-
-    def _targets(self, item: _ItemInfo, stage: str, recipients: dict[tuple[str, Any], list[Recipient]]) -> list[Recipient]:
-        targets: list[Recipient] = []
-        for role in self.stages[stage].to:
-            key = ("supervisor", item.directory) if role == "supervisor" else (role, item.unit_id)
-            targets.extend(recipients.get(key, []))
-        return list(dict.fromkeys(targets))
-
-    def _digest_item(self, item: _ItemInfo, d: Decision, wd: int, colour: str) -> DigestItem:
-        return DigestItem(
-            obligation_id=item.obligation_id, occurrence_key=item.occurrence_key, plan_title=item.plan_title,
-            task_no=item.task_no, task_title=item.task_title, requirement_no=item.requirement_no,
-            requirement_text=item.requirement_text, unit=item.unit, deadline_phrase=item.phrase, due=item.due,
-            working_days_left=wd, colour=colour, stage=d.stage, stage_label=self.stages[d.stage].label,
-        )
-
-    def _digest_keys(self, session: Session, as_of: dt.date, recipients: Iterable[Recipient]) -> dict[Recipient, str]:
-        """One key per recipient and day; a re-run after a partial crash gets ``#2``, ``#3``…"""
+    def _digest_keys(self, session: Session, as_of: dt.date, addresses: Iterable[str]) -> dict[str, str]:
+        """One key per address and day; a second tick on the same day (new changes only) gets ``#2``…"""
         prefix = f"{as_of.isoformat()}/"
         taken = Counter(key.split("#", 1)[0] for key in session.scalars(
             select(Notification.key).where(Notification.scheduled_for == as_of, Notification.key.startswith(prefix))))
-        out: dict[Recipient, str] = {}
-        for r in recipients:
-            base = f"{prefix}{r.role}/{r.email}"
+        out: dict[str, str] = {}
+        for address in addresses:
+            base = f"{prefix}{address}"
             n = taken[base]
-            out[r] = base if n == 0 else f"{base}#{n + 1}"
+            out[address] = base if n == 0 else f"{base}#{n + 1}"
         return out
 
 
-_ROLE_ZH = {"clerk": "经办人", "leader": "负责同志", "supervisor": "督查室"}
+def _who(role: str, fact: Fact) -> tuple[str, Any]:
+    return ("supervisor", fact.directory) if role == "supervisor" else (role, fact.unit_id)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -22,7 +22,9 @@ Scenario file (YAML, read strictly; see docs/scenarios.md)::
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +35,8 @@ from sqlalchemy import select
 
 from ...store.models import Obligation, Requirement, Task, Unit
 from ...errors import DubanError
-from ..services.events import DuplicateEvent, complete, record_event, waive
+from ..services.completions import complete, waive
+from ..services.events import DuplicateEvent, record_event
 from .build import Runtime
 from ..common.strictyaml import Diagnostic, NodeReader, read_yaml
 
@@ -117,6 +120,57 @@ def load_scenario(path: Path) -> Scenario:
     return Scenario(name=name, description=description, steps=tuple(sorted(steps, key=lambda s: (s.on, s.line))))
 
 
+def _p95(values: Sequence[int]) -> int:
+    """Nearest-rank 95th percentile (a value that occurred, no interpolation)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Volume:
+    """Reminder volume as a product property: what recipients actually receive.
+
+    Weeks are ISO weeks (Monday to Sunday) of the replayed range; a
+    recipient's week counts from the first week of the range, so quiet weeks
+    count as 0. ``busy_weeks_*`` look only at weeks with mail (the harsher view).
+    """
+
+    emails: int
+    recipients: int
+    max_per_recipient_day: int
+    weekly_median: float
+    weekly_p95: int
+    weekly_max: int
+    busy_weeks_median: float
+    busy_weeks_p95: int
+    largest_email_cards: int
+    repeat_share: float  # emails with no stage change (weekly repeats, bulletins only)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"emails": self.emails, "recipients": self.recipients,
+                "max_per_recipient_day": self.max_per_recipient_day,
+                "per_recipient_week": {"median": self.weekly_median, "p95": self.weekly_p95, "max": self.weekly_max},
+                "per_recipient_busy_week": {"median": self.busy_weeks_median, "p95": self.busy_weeks_p95},
+                "largest_email_cards": self.largest_email_cards, "repeat_share": round(self.repeat_share, 4)}
+
+
+def volume(emails: Sequence[tuple[dt.date, EmailStat]], start: dt.date, end: dt.date) -> Volume:
+    """Count what each recipient got per day and per ISO week over ``start``..``end``."""
+    per_day = Counter((stat.recipient, day) for day, stat in emails)
+    per_week = Counter((stat.recipient, tuple(day.isocalendar())[:2]) for day, stat in emails)
+    weeks = sorted({tuple((start + dt.timedelta(days=i)).isocalendar())[:2] for i in range((end - start).days + 1)})
+    recipients = sorted({stat.recipient for _day, stat in emails})
+    every = [per_week.get((r, w), 0) for r in recipients for w in weeks]
+    busy = list(per_week.values())
+    return Volume(emails=len(emails), recipients=len(recipients),
+                  max_per_recipient_day=max(per_day.values(), default=0),
+                  weekly_median=statistics.median(every) if every else 0, weekly_p95=_p95(every),
+                  weekly_max=max(every, default=0),
+                  busy_weeks_median=statistics.median(busy) if busy else 0, busy_weeks_p95=_p95(busy),
+                  largest_email_cards=max((stat.cards for _d, stat in emails), default=0),
+                  repeat_share=(sum(1 for _d, stat in emails if not stat.changes) / len(emails)) if emails else 0.0)
+
+
 @dataclass(kw_only=True)
 class SimulationSummary:
     days: int = 0
@@ -128,9 +182,18 @@ class SimulationSummary:
     digests: int = 0
     delivered: Counter[str] = field(default_factory=Counter)
     steps_applied: Counter[str] = field(default_factory=Counter)
+    emails: list[tuple[dt.date, EmailStat]] = field(default_factory=list)
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @property
+    def volume(self) -> Volume:
+        start = self.start or min((d for d, _s in self.emails), default=dt.date.today())
+        return volume(self.emails, start, self.end or start)
 
     def to_json(self) -> dict[str, Any]:
         return {"days": self.days, "ticks": self.ticks, "rest_days": self.rest_days,
+                "volume": self.volume.to_json(),
                 "reminders_by_stage": dict(self.reminders), "skipped_by_stage": dict(self.skipped),
                 "reminders_by_unit": dict(self.per_unit.most_common()), "digests": self.digests,
                 "delivered": dict(self.delivered), "scenario_steps": dict(self.steps_applied)}
@@ -191,7 +254,7 @@ def apply_step(rt: Runtime, step: Step) -> int:
 def simulate(rt: Runtime, start: dt.date, end: dt.date, *, scenario: Scenario | None = None,
              progress: Callable[[dt.date], None] | None = None) -> SimulationSummary:
     """Replay every day from ``start`` to ``end`` as a tick at the configured hour."""
-    summary = SimulationSummary()
+    summary = SimulationSummary(start=start, end=end)
     for day in days(start, end):
         summary.days += 1
         for step in scenario.on(day) if scenario else ():
@@ -206,6 +269,7 @@ def simulate(rt: Runtime, start: dt.date, end: dt.date, *, scenario: Scenario | 
         summary.skipped.update(result.skipped_by_stage)
         summary.per_unit.update(result.by_unit)
         summary.digests += result.digests
+        summary.emails.extend((day, stat) for stat in result.emails)
         if report:
             summary.delivered.update(report.statuses)
         if progress:
