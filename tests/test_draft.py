@@ -35,7 +35,6 @@ from duban.engine.drafting.draft import (
     DraftOutputError,
     DraftPlan,
     NoticeReadError,
-    _yq,
     draft_plans,
     read_notices,
     render_yaml,
@@ -44,6 +43,7 @@ from duban.engine.drafting.draft import (
     write_drafts,
 )
 from duban.engine.deadlines.phrases import compile_phrase
+from duban.engine.drafting.yamlout import yaml_quote as _yq
 from duban.engine.plans.planfile import LoadResult, Plan, Requirement, load_plans
 from duban.engine.common.strictyaml import YamlMap, YamlSeq, parse_yaml
 from duban.engine.plans.units import UnitDirectory, load_directory, normalise_name
@@ -767,8 +767,8 @@ def test_write_drafts_is_all_or_nothing(traps: DraftPlan, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("content", "args", "fragment"), [
-    ("只是几行文字。\n".encode(), (), "expected a signature date line"),
-    ("通知".encode("gb18030") + b"\xff\xfe", (), "is not UTF-8 text"),
+    ("只是几行文字。\n".encode(), (), "no plan found (from line 1)"),
+    ("通知".encode("gb18030") + b"\xff\xfe", (), "not UTF-8 or GB18030 text"),
     (TRAPS.read_bytes(), ("--units", "nowhere"), "units directory 'nowhere' not found"),
 ])
 def test_cli_errors_exit_1_and_write_nothing(tmp_path: Path, content: bytes, args: tuple[str, ...],
@@ -788,7 +788,7 @@ def test_cli_json_error_document(tmp_path: Path) -> None:
     result = draft_cli(str(notice), "--units-dir", str(YANSHI_DIR), "--json")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
-    assert doc["ok"] is False and "no notice found" in doc["error"]
+    assert doc["ok"] is False and "no plan found" in doc["error"]
 
 
 def test_cli_missing_file_is_a_usage_error(tmp_path: Path) -> None:

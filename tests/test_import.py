@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
+import pytest
 from duban.store.models import AuditRecord, Obligation, Occurrence, Plan
 from helpers import run
 from sqlalchemy import func, select, table
@@ -137,3 +139,143 @@ def test_units_list_marks_demo_addresses(store, env_for):
     assert officials and all(o["demo"] and o["email"].endswith(".example") for o in officials)
     with store.sessions() as s:
         assert s.execute(select(func.count()).select_from(Plan)).scalar_one() == 2
+
+
+# ----------------------------------------------------------------------------- co-units (配合单位)
+
+CO_PLAN = """\
+plan:
+  id: co-units-demo
+  title: "配合单位导入测试方案"
+  issuer: "揭阳市人民政府办公室"
+  published: 2016-06-23
+  plan_year: 2016
+  units: jieyang
+tasks:
+  - no: 1
+    title: "推进预算公开"
+    requirements:
+      - no: 1
+        text: "全面公开部门预算。"
+        units: "市财政局"
+        co_units: "市发展改革局、各县（市、区）人民政府（管委会）"
+        deadlines:
+          - phrase: "2016年12月底前"
+            source: cell
+      - no: 2
+        text: "公开重点项目进展。"
+        units: "市发展改革局"
+        deadlines:
+          - phrase: "2016年10月底前"
+            source: cell
+"""
+
+
+def _import_co_plan(store, folder: Path):
+    from duban.engine.plans.importer import import_result
+    from duban.engine.plans.planfile import load_plans
+    from helpers import CAL, CHECKINS, DEFAULT_OFFSET
+
+    result = load_plans([folder], units_dirs=[REPO / "rules" / "units"], calendar=CAL)
+    assert result.ok, [e.format() for e in result.errors]
+    with store.sessions() as s, s.begin():
+        return import_result(s, result, calendar=CAL, actor="test", default_offset=DEFAULT_OFFSET,
+                             checkins=CHECKINS)
+
+
+def test_co_units_import_reimport_unchanged_and_are_queryable(store, tmp_path):
+    from duban.engine.services.queries import co_unit_items, co_units_by_requirement, show_plan
+    from duban.store.models import Assignment, Requirement, Unit
+    from helpers import CAL
+
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "co.yaml").write_text(CO_PLAN, encoding="utf-8")
+    assert _import_co_plan(store, folder).plans[0].status == "created"
+    before = table_counts(store)
+    assert _import_co_plan(store, folder).plans[0].status == "unchanged"
+    assert table_counts(store) == before  # the re-import writes nothing, not even an audit row
+
+    with store.sessions() as s:
+        roles = s.execute(select(Unit.name, Assignment.role, Assignment.via_group)
+                          .join(Assignment, Assignment.unit_id == Unit.id).order_by(Assignment.id)).all()
+        # Co-units owe nothing: obligations exist for the lead units only.
+        owing = set(s.scalars(select(Unit.name).join(Obligation, Obligation.unit_id == Unit.id)).all())
+        req1 = s.scalars(select(Requirement).where(Requirement.text == "全面公开部门预算。")).one()
+        cc = co_units_by_requirement(s, [req1.id])
+        fagai = s.scalars(select(Unit.id).where(Unit.name == "市发展改革局")).one()
+        puning = s.scalars(select(Unit.id).where(Unit.name == "普宁市人民政府")).one()
+        items = co_unit_items(s, fagai, as_of=dt.date(2016, 12, 28), calendar=CAL)
+        county_items = co_unit_items(s, puning, as_of=dt.date(2017, 1, 3), calendar=CAL)
+        doc = show_plan(s, "co-units-demo")
+    assert ("市财政局", "lead", None) in roles
+    assert ("市发展改革局", "co", None) in roles and ("市发展改革局", "lead", None) in roles
+    assert ("普宁市人民政府", "co", "各县（市、区）人民政府（管委会）") in roles
+    assert owing == {"市财政局", "市发展改革局"}
+    assert req1.co_units_as_written == "市发展改革局、各县（市、区）人民政府（管委会）"
+    assert [name for _id, name in cc[req1.id]][:2] == ["市发展改革局", "榕城区人民政府"]
+    assert len(cc[req1.id]) == 10  # 市发展改革局 and the nine members of the group
+    # 配合事项: the lead's progress, as of a day.
+    assert [(i.task, i.requirement, i.lead_units, i.status) for i in items] == [(1, 1, ("市财政局",), "due_soon")]
+    assert items[0].next_due == dt.date(2016, 12, 31) and items[0].via_group is None
+    assert county_items[0].status == "overdue" and county_items[0].via_group == "各县（市、区）人民政府（管委会）"
+    req = doc["tasks"][0]["requirements"][0]
+    assert req["units"] == ["市财政局"] and req["co_units"][0] == "市发展改革局"
+    assert "co_units" not in doc["tasks"][0]["requirements"][1]
+
+
+def test_dropping_a_co_unit_reimports_as_a_change(store, tmp_path):
+    from duban.store.models import Assignment
+
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    path = folder / "co.yaml"
+    path.write_text(CO_PLAN, encoding="utf-8")
+    _import_co_plan(store, folder)
+    path.write_text(CO_PLAN.replace("市发展改革局、各县（市、区）人民政府（管委会）", "市发展改革局"), encoding="utf-8")
+    report = _import_co_plan(store, folder)
+    assert report.plans[0].status == "updated" and report.plans[0].obligations_added == 0
+    with store.sessions() as s:
+        co = s.scalars(select(func.count()).select_from(Assignment).where(Assignment.role == "co")).one()
+        audits = s.scalars(select(AuditRecord.action).where(AuditRecord.object_id == "co-units-demo")).all()
+    assert co == 1
+    assert audits == ["plan.created", "plan.updated"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_co_units_migration_upgrades_and_downgrades(backend, tmp_path, request):
+    """0003 adds the 配合单位 column and the (unit, role) index, and takes both away again."""
+    from alembic import command
+    from duban.store.db import _alembic_config, current_revision, make_engine, upgrade
+    from helpers import create_database, database_url, drop_database
+    from sqlalchemy import inspect
+
+    admin, name = None, None
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        name = create_database(admin, prefix="duban_m")
+        engine = make_engine(database_url(admin, name))
+
+    def shape() -> tuple[bool, bool]:
+        inspector = inspect(engine)
+        return ("co_units_as_written" in {c["name"] for c in inspector.get_columns("requirements")},
+                "ix_assignments_unit_id_role" in {i["name"] for i in inspector.get_indexes("assignments")})
+
+    try:
+        upgrade(engine, "0002")
+        assert shape() == (False, False)
+        upgrade(engine, "0003")
+        assert shape() == (True, True)
+        with engine.begin() as conn:
+            cfg = _alembic_config(engine)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        assert current_revision(engine) == "0002" and shape() == (False, False)
+        upgrade(engine, "0003")
+        assert shape() == (True, True)
+    finally:
+        engine.dispose()
+        if admin is not None and name is not None:
+            drop_database(admin, name)

@@ -1,7 +1,8 @@
 """Plans as data: units directories, plan files, the importer, materialisation.
 
 * ``units``       — a government's units directory (units, groups, officials).
-* ``planfile``    — the strict plan-file loader and validator.
+* ``plan_model``  — the plan values (Plan, Task, Requirement, DeadlineEntry…) the loader yields.
+* ``planfile``    — the strict plan-file loader and validator (re-exports the values).
 * ``importer``    — the idempotent, audited import into the store.
 * ``materialize`` — obligations → due instances (occurrences) from their specs and events.
 

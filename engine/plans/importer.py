@@ -5,8 +5,9 @@
 
 1. upserts the units directories (units, groups and their members, officials);
 2. for each plan whose content hash changed: upserts its tasks, requirements,
-   deadline entries, triggers and assignments; materialises obligations — one
-   per requirement × unit (groups expanded) × deadline part — under a natural
+   deadline entries, triggers and assignments (lead units, and co-units
+   (配合单位) as ``role = 'co'`` rows); materialises obligations — one
+   per requirement × lead unit (groups expanded) × deadline part — under a natural
    key, so a re-import updates rows in place; retires obligations that left
    the plan (never deletes: their history stays); projects occurrences (due
    instances) and re-projects open ones whose due date moved;
@@ -88,7 +89,11 @@ def content_hash(value: Any) -> str:
 
 
 def plan_document(plan: PlanData) -> dict[str, Any]:
-    """Everything of a plan that the store keeps, as plain JSON (for hashing and diffing)."""
+    """Everything of a plan that the store keeps, as plain JSON (for hashing and diffing).
+
+    Co-units appear only when a requirement has them, so a plan without any
+    hashes as it did before co-units existed and its re-import stays a no-op.
+    """
     return {
         "id": plan.id, "title": plan.title, "issuer": plan.issuer, "doc_number": plan.doc_number,
         "published": plan.published.isoformat(), "plan_year": plan.plan_year, "units": plan.units_id,
@@ -101,6 +106,8 @@ def plan_document(plan: PlanData) -> dict[str, Any]:
                     {
                         "no": r.no, "text": r.text, "units_cell": r.units_cell, "units": list(r.units),
                         "role": r.role, "inherited": list(r.inherited),
+                        **({"co_units_cell": r.co_units_cell, "co_units": list(r.co_units)}
+                           if r.co_units_cell or r.co_units else {}),
                         "review": [{"field": n.field, "note": n.note, "status": n.status} for n in r.review],
                         "deadlines": [
                             {"phrase": d.phrase, "source": d.source, "spec": d.spec.to_json(),
@@ -274,7 +281,7 @@ class Importer:
                             if tasks[t.no][1] not in ("", t.title)])
         task_ids = {no: tid for no, (tid, _title) in tasks.items()}
 
-        req_cols = ("text", "units_as_written", "role", "inherited", "review")
+        req_cols = ("text", "units_as_written", "co_units_as_written", "role", "inherited", "review")
         reqs: dict[tuple[int, int], Any] = {
             (row.task_id, row.no): row for row in self.s.execute(
                 select(Requirement.id, Requirement.task_id, Requirement.no, *(getattr(Requirement, c) for c in req_cols))
@@ -284,7 +291,7 @@ class Importer:
             for req in task.requirements:
                 wanted_reqs[(task_ids[task.no], req.no)] = {
                     "task_id": task_ids[task.no], "no": req.no, "text": req.text, "units_as_written": req.units_cell,
-                    "role": req.role, "inherited": list(req.inherited),
+                    "co_units_as_written": req.co_units_cell or None, "role": req.role, "inherited": list(req.inherited),
                     "review": [{"field": n.field, "note": n.note, "status": n.status} for n in req.review]}
         req_ids = {key: row.id for key, row in reqs.items()}
         for rid, task_id, no in self._insert(Requirement, [v for k, v in wanted_reqs.items() if k not in reqs],
@@ -340,16 +347,21 @@ class Importer:
             self.s.execute(update(model), rows)
 
     def _assignments(self, requirement_id: int, req: Any, directory_id: str) -> list[dict[str, Any]]:
-        """One row per unit; ``via_group`` keeps the collective name it was written as."""
-        via: dict[str, str | None] = {}
+        """One row per lead unit, then one ``co`` row per co-unit (配合单位) that is not also a lead.
+
+        ``via_group`` keeps the collective name a unit was written as. The
+        plan loader already drops co-units that lead; the check here keeps the
+        (requirement, unit) key unique whatever the caller passes.
+        """
         directory = self.directories[directory_id]
-        for written in req.unit_names:
-            names = directory.lookup(written) or ()
-            for unit in names:
-                via.setdefault(unit, written if directory.is_group(written) else None)
         inherited = "units" in req.inherited
-        return [{"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": req.role,
-                 "inherited": inherited, "via_group": via.get(u)} for u in req.units]
+        rows = [{"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": req.role,
+                 "inherited": inherited, "via_group": via} for u, via in _expanded(directory, req.unit_names, req.units)]
+        leads = set(req.units)
+        rows.extend({"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": "co",
+                     "inherited": False, "via_group": via}
+                    for u, via in _expanded(directory, req.co_unit_names, req.co_units) if u not in leads)
+        return rows
 
     # ------------------------------------------------------------------ obligations
 
@@ -416,6 +428,16 @@ class Importer:
     def _events(self, trigger_ids: Mapping[str, int]) -> dict[str, list[EventOccurrence]]:
         """Active events per trigger key (re-imports keep activated deadlines activated)."""
         return active_events(self.s, trigger_ids)
+
+
+def _expanded(directory: UnitDirectory, written: Sequence[str],
+              units: Sequence[str]) -> list[tuple[str, str | None]]:
+    """``units`` (already expanded) each with the group name it came through, or None if named itself."""
+    via: dict[str, str | None] = {}
+    for name in written:
+        for unit in directory.lookup(name) or ():
+            via.setdefault(unit, name if directory.is_group(name) else None)
+    return [(unit, via.get(unit)) for unit in units]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Any:

@@ -26,11 +26,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, TypeAlias
-from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
 
 from ..deadlines.offsets import OffsetRangeError, add_offset
 from ..deadlines.spec import Composite, DeadlineSpec, Fixed, Offset, Relative, Spec, Triggered, spec_from_json
@@ -47,17 +46,24 @@ from ..common.strictyaml import (
     to_plain,
 )
 from .units import DirectoryLoad, UnitDirectory, load_directory
-
-DeadlineSource: TypeAlias = Literal["cell", "text", "inherited"]
-RequirementRole: TypeAlias = Literal["lead", "cooperating"]
-ReviewStatus: TypeAlias = Literal["open", "confirmed"]
-
-DEADLINE_SOURCES: tuple[str, ...] = ("cell", "text", "inherited")
-REQUIREMENT_ROLES: tuple[str, ...] = ("lead", "cooperating")
-REVIEW_STATUSES: tuple[str, ...] = ("open", "confirmed")
-INHERITABLE: tuple[str, ...] = ("units", "deadline")
-#: Review-note fields that count as "a person looked at this deadline".
-DEADLINE_REVIEW_FIELDS: tuple[str, ...] = ("deadline", "spec")
+from .plan_model import (  # the values live in plan_model; re-exported for existing importers
+    DEADLINE_REVIEW_FIELDS,
+    DEADLINE_SOURCES,
+    INHERITABLE,
+    REQUIREMENT_ROLES,
+    REVIEW_STATUSES,
+    DeadlineEntry,
+    DeadlineSource,
+    LoadResult,
+    Plan,
+    PlanFileError,
+    Requirement,
+    RequirementRole,
+    ReviewNote,
+    ReviewStatus,
+    Task,
+    Trigger,
+)
 
 _PLAN_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _SNAKE = re.compile(r"[a-z][a-z0-9_]*")
@@ -65,179 +71,6 @@ _FIELD_NAME = re.compile(r"[a-z][a-z_]*")
 _NUMBER = re.compile(r"0|[1-9][0-9]*")
 _YEAR = re.compile(r"[0-9]{4}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class PlanFileError(DubanError, ValueError):
-    """Plan or units files failed validation; carries every problem found.
-
-    :func:`load_plans` never raises for content problems; a caller that
-    wants an exception (an importer, a test) calls
-    :meth:`LoadResult.raise_for_errors`.
-    """
-
-    def __init__(self, errors: Sequence[Diagnostic]) -> None:
-        self.errors = tuple(errors)
-        count = len(self.errors)
-        lines = "\n".join(error.format() for error in self.errors)
-        super().__init__(f"{count} error{'s' if count != 1 else ''} in plan files:\n{lines}")
-
-
-# --------------------------------------------------------------------------- values
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Trigger:
-    """An outside event the plan waits for (待省文件出台后...), bound by key."""
-
-    key: str
-    event: str
-    description: str
-    line: int = 0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ReviewNote:
-    """A human decision or doubt about an encoded value (复核意见)."""
-
-    field: str
-    note: str
-    status: ReviewStatus
-    line: int = 0
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class DeadlineEntry:
-    """One deadline phrase as written, with the spec it compiled to.
-
-    ``overridden`` is True when the file gave an explicit ``spec`` (the
-    compiled phrase is then not used); ``trigger`` binds a triggered spec
-    to one of the plan's triggers.
-    """
-
-    phrase: str
-    source: DeadlineSource
-    spec: DeadlineSpec
-    overridden: bool = False
-    trigger: str | None = None
-    line: int = 0
-
-    @property
-    def parts(self) -> tuple[Spec, ...]:
-        """The leaf specs: each is its own duty (a composite contributes several)."""
-        return self.spec.leaves()
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Requirement:
-    """A 具体要求: one duty text, the units that owe it and its deadlines.
-
-    ``units_cell`` is the cell verbatim, ``unit_names`` its names as split,
-    ``units`` the unit names after group expansion (what obligations are
-    created for). ``inherited`` lists the values taken from a merged cell
-    above (an inference a person should confirm).
-    """
-
-    no: int
-    text: str
-    units_cell: str
-    unit_names: tuple[str, ...]
-    units: tuple[str, ...]
-    deadlines: tuple[DeadlineEntry, ...]
-    role: RequirementRole = "lead"
-    inherited: tuple[str, ...] = ()
-    review: tuple[ReviewNote, ...] = ()
-    line: int = 0
-
-    @property
-    def obligation_count(self) -> int:
-        """Obligations this requirement materialises: unit × deadline part."""
-        return len(self.units) * sum(len(entry.parts) for entry in self.deadlines)
-
-    @property
-    def open_reviews(self) -> tuple[ReviewNote, ...]:
-        return tuple(note for note in self.review if note.is_open)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Task:
-    """A 工作任务 row group (序号); task 0 holds the notice body's own duties."""
-
-    no: int
-    title: str
-    requirements: tuple[Requirement, ...]
-    line: int = 0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Plan:
-    """One notice's work plan, validated and compiled."""
-
-    id: str
-    title: str
-    issuer: str
-    published: dt.date
-    plan_year: int
-    units_id: str
-    triggers: tuple[Trigger, ...]
-    tasks: tuple[Task, ...]
-    doc_number: str | None = None
-    source: str | None = None
-    file: str = ""
-    line: int = 0
-
-    def requirements(self) -> Iterator[tuple[Task, Requirement]]:
-        """Every (task, requirement) pair in file order."""
-        for task in self.tasks:
-            for requirement in task.requirements:
-                yield task, requirement
-
-    def trigger(self, key: str) -> Trigger:
-        for trigger in self.triggers:
-            if trigger.key == key:
-                return trigger
-        raise KeyError(key)
-
-    @property
-    def obligation_count(self) -> int:
-        return sum(requirement.obligation_count for _task, requirement in self.requirements())
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LoadResult:
-    """Everything one load found: valid plans, their directories, all problems.
-
-    ``plans`` holds only plans whose file (and units directory) had no
-    error; when ``errors`` is non-empty a caller must apply nothing.
-    """
-
-    plans: tuple[Plan, ...]
-    directories: Mapping[str, UnitDirectory]
-    errors: tuple[Diagnostic, ...]
-    warnings: tuple[Diagnostic, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def raise_for_errors(self) -> None:
-        """Raise :class:`PlanFileError` listing every error, if there is any."""
-        if self.errors:
-            raise PlanFileError(self.errors)
-
-    def summary(self) -> dict[str, int]:
-        """Counts for the ``plan validate`` summary line and its JSON."""
-        requirements = [req for plan in self.plans for _task, req in plan.requirements()]
-        return {
-            "plans": len(self.plans),
-            "tasks": sum(len(plan.tasks) for plan in self.plans),
-            "requirements": len(requirements),
-            "deadline_entries": sum(len(req.deadlines) for req in requirements),
-            "obligations": sum(req.obligation_count for req in requirements),
-            "open_reviews": sum(len(req.open_reviews) for req in requirements),
-        }
 
 
 # --------------------------------------------------------------------------- loading
@@ -490,7 +323,7 @@ class _PlanReader:
 
     def read_requirement(self, node: YamlNode, path: str, seen: dict[int, int]) -> Requirement | None:
         fields = self.r.mapping(node, path, required=("no", "text", "units", "deadlines"),
-                                optional=("role", "inherited", "review"),
+                                optional=("role", "inherited", "review", "co_units"),
                                 what="a requirement (no, text, units, deadlines)")
         if fields is None:
             return None
@@ -509,6 +342,11 @@ class _PlanReader:
         inherited = self.read_inherited(fields.get("inherited"), join_path(path, "inherited"))
         review = self.read_review(fields.get("review"), join_path(path, "review"))
         units_cell, unit_names, units = self.read_units(fields.get("units"), join_path(path, "units"))
+        co_cell, co_names, co_units = (self.read_units(fields["co_units"], join_path(path, "co_units"))
+                                       if "co_units" in fields else ("", (), ()))
+        if units and co_units and set(units) & set(co_units):
+            self.r.warn(node.line, "co-unit-is-lead", join_path(path, "co_units"),
+                        f"{sorted(set(units) & set(co_units))!r} both lead and co-operate; a unit is one or the other")
         reviewed_deadline = any(note.field in DEADLINE_REVIEW_FIELDS for note in review)
         deadlines = self.read_deadlines(fields.get("deadlines"), join_path(path, "deadlines"), reviewed_deadline)
         if deadlines is not None:
@@ -522,7 +360,8 @@ class _PlanReader:
             return None
         return Requirement(no=no, text=text, units_cell=units_cell or "", unit_names=unit_names, units=units,
                            deadlines=deadlines, role=role,  # type: ignore[arg-type]
-                           inherited=inherited, review=review, line=node.line)
+                           inherited=inherited, review=review, line=node.line, co_units_cell=co_cell or "",
+                           co_unit_names=co_names, co_units=tuple(u for u in (co_units or ()) if u not in units))
 
     def read_inherited(self, node: YamlNode | None, path: str) -> tuple[str, ...]:
         items = self.r.sequence(node, path, what="a list of units/deadline", empty_code=None) or ()

@@ -136,9 +136,10 @@ def show_plan(session: Session, plan_id: str) -> dict[str, Any]:
     for req_id, name in session.execute(
         select(Assignment.requirement_id, Unit.name).join(Unit, Unit.id == Assignment.unit_id)
         .join(Requirement, Requirement.id == Assignment.requirement_id).join(Task, Task.id == Requirement.task_id)
-        .where(Task.plan_id == plan_id).order_by(Assignment.requirement_id, Assignment.id)
+        .where(Task.plan_id == plan_id, Assignment.role != CO_ROLE).order_by(Assignment.requirement_id, Assignment.id)
     ):
         ordered[req_id].append(name)
+    co = co_units_by_requirement(session, [r.id for t in plan.tasks for r in t.requirements])
     tasks = []
     for task in plan.tasks:
         reqs = []
@@ -148,6 +149,8 @@ def show_plan(session: Session, plan_id: str) -> dict[str, Any]:
             reqs.append({
                 "no": req.no, "text": req.text, "units": ordered.get(req.id, []),
                 "units_as_written": req.units_as_written,
+                **({"co_units": [name for _uid, name in co.get(req.id, [])],
+                    "co_units_as_written": req.co_units_as_written} if req.co_units_as_written else {}),
                 # The contract names one deadline per requirement; a requirement with several
                 # (a cell deadline and a rhythm written in its text) lists the rest in "deadlines".
                 "deadline": {"phrase": deadlines[0]["phrase"], "spec": deadlines[0]["spec"]} if deadlines else None,
@@ -176,3 +179,107 @@ def list_units(session: Session) -> list[dict[str, Any]]:
          "aliases": u.aliases, "officials": officials.get(u.id, []), "obligations": counts.get(u.id, 0)}
         for u in session.scalars(select(Unit).order_by(Unit.directory, Unit.is_group, Unit.id))
     ]
+
+
+# ----------------------------------------------------------------------------- co-units (配合单位)
+
+#: ``assignments.role`` of a co-responsible unit (written by the importer).
+CO_ROLE = "co"
+#: Most urgent first: a co-unit's item shows the most urgent status among the lead units' duties.
+_URGENCY = ("overdue", "due_soon", "open", "dormant", "done", "waived")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CoUnitItem:
+    """A requirement a unit co-operates on (配合事项), with its lead units' progress as of a day.
+
+    A co-unit owes no obligation of its own, so ``status`` and ``next_due``
+    summarise the lead units' live obligations: the most urgent status and the
+    earliest open due date (None when nothing is open).
+    """
+
+    plan: str
+    task: int
+    task_title: str
+    requirement: int
+    requirement_id: int
+    text: str
+    lead_units: tuple[str, ...]
+    via_group: str | None
+    next_due: dt.date | None
+    status: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plan": self.plan, "task": self.task, "task_title": self.task_title,
+                "requirement": self.requirement, "text": self.text, "lead_units": list(self.lead_units),
+                "via_group": self.via_group, "next_due": self.next_due.isoformat() if self.next_due else None,
+                "status": self.status}
+
+
+def co_units_by_requirement(session: Session, requirement_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """The co-units (unit id, name) of each requirement, in plan order: who the tick copies (cc)."""
+    out: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    ids = list(dict.fromkeys(requirement_ids))
+    for start in range(0, len(ids), 5000):
+        for req_id, unit_id, name in session.execute(
+            select(Assignment.requirement_id, Unit.id, Unit.name).join(Unit, Unit.id == Assignment.unit_id)
+            .where(Assignment.role == CO_ROLE, Assignment.requirement_id.in_(ids[start:start + 5000]))
+            .order_by(Assignment.requirement_id, Assignment.id)
+        ).tuples():
+            out[req_id].append((unit_id, name))
+    return dict(out)
+
+
+def co_unit_items(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar,
+                  due_soon_within: int = DUE_SOON_WITHIN) -> list[CoUnitItem]:
+    """Every requirement ``unit_id`` co-operates on, in plan order (the 配合事项 page).
+
+    A requirement whose lead obligations were all retired by a re-import has
+    left its plan and is not listed (its assignment rows stay, as history).
+    """
+    rows = session.execute(
+        select(Assignment.requirement_id, Assignment.via_group, Task.plan_id, Task.no, Task.title, Requirement.no,
+               Requirement.text)
+        .join(Requirement, Requirement.id == Assignment.requirement_id).join(Task, Task.id == Requirement.task_id)
+        .where(Assignment.unit_id == unit_id, Assignment.role == CO_ROLE)
+        .order_by(Task.plan_id, Task.no, Requirement.no)
+    ).all()
+    req_ids = [row[0] for row in rows]
+    leads: dict[int, list[str]] = defaultdict(list)
+    progress: dict[int, list[tuple[str, dt.date | None]]] = defaultdict(list)
+    retired: set[int] = set()
+    next_due = (select(Occurrence.obligation_id, func.min(Occurrence.due).label("next_due"))
+                .where(Occurrence.state == "open").group_by(Occurrence.obligation_id).subquery())
+    any_occ = (select(Occurrence.obligation_id, func.count().label("n"))
+               .where(Occurrence.state != "cancelled").group_by(Occurrence.obligation_id).subquery())
+    for start in range(0, len(req_ids), 5000):
+        chunk = req_ids[start:start + 5000]
+        for req_id, name in session.execute(
+            select(Assignment.requirement_id, Unit.name).join(Unit, Unit.id == Assignment.unit_id)
+            .where(Assignment.requirement_id.in_(chunk), Assignment.role != CO_ROLE)
+            .order_by(Assignment.requirement_id, Assignment.id)
+        ).tuples():
+            leads[req_id].append(name)
+        for req_id, kind, state, due, n in session.execute(
+            select(Obligation.requirement_id, Obligation.kind, Obligation.state, next_due.c.next_due, any_occ.c.n)
+            .outerjoin(next_due, next_due.c.obligation_id == Obligation.id)
+            .outerjoin(any_occ, any_occ.c.obligation_id == Obligation.id)
+            .where(Obligation.requirement_id.in_(chunk))
+        ).tuples():
+            if state == "retired":  # the requirement left its plan (or this unit's deadline did)
+                retired.add(req_id)
+                continue
+            status = status_of(state=state, kind=kind, next_due=due, any_occurrence=bool(n), as_of=as_of,
+                               calendar=calendar, due_soon_within=due_soon_within)
+            progress[req_id].append((status, due))
+    items = []
+    for req_id, via, plan_id, task_no, task_title, req_no, text in rows:
+        if req_id in retired and req_id not in progress:
+            continue  # every lead duty was retired: the requirement is no longer in its plan
+        states = progress.get(req_id, [])
+        dues = [due for _status, due in states if due is not None]
+        items.append(CoUnitItem(
+            plan=plan_id, task=task_no, task_title=task_title, requirement=req_no, requirement_id=req_id,
+            text=text, lead_units=tuple(leads.get(req_id, ())), via_group=via, next_due=min(dues) if dues else None,
+            status=min((status for status, _due in states), key=_URGENCY.index) if states else None))
+    return items
