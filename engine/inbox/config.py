@@ -22,7 +22,7 @@ from .records import InboxError
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "rules" / "inbox.yaml"
 CONFIG_ENV = "DUBAN_INBOX_CONFIG"
 LEVELS = ("national", "ministry", "province", "city", "county")
-SOURCE_KINDS = ("folder", "maildir", "feed", "html")
+SOURCE_KINDS = ("folder", "maildir", "imap", "feed", "html")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,6 +38,9 @@ class KindRule:
     levels: tuple[str, ...]
     local: bool = True
     news_ok: bool = False
+    #: 文号 prefixes of the document series this kind is issued in (财税〔…〕): a document of the
+    #: series is the kind of document the trigger waits for, whatever words its title uses
+    series: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,15 +93,16 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
 def _kind(value: Any, where: str) -> KindRule:
     if not isinstance(value, dict):
         raise InboxError(f"{where}: expected a mapping with levels, local, news_ok")
-    unknown = set(value) - {"levels", "local", "news_ok"}
+    unknown = set(value) - {"levels", "local", "news_ok", "series"}
     if unknown:
-        raise InboxError(f"{where}: unknown field(s) {', '.join(sorted(unknown))} (levels, local, news_ok)")
+        raise InboxError(f"{where}: unknown field(s) {', '.join(sorted(unknown))} (levels, local, news_ok, series)")
     levels = _strs(value.get("levels", []), f"{where}.levels")
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad or not levels:
         raise InboxError(f"{where}.levels: {bad or levels!r} — each must be one of {', '.join(LEVELS)}")
     return KindRule(levels=levels, local=_bool(value.get("local", "true"), f"{where}.local"),
-                    news_ok=_bool(value.get("news_ok", "false"), f"{where}.news_ok"))
+                    news_ok=_bool(value.get("news_ok", "false"), f"{where}.news_ok"),
+                    series=_strs(value.get("series", []), f"{where}.series"))
 
 
 def _bool(value: Any, where: str) -> bool:
@@ -129,7 +133,7 @@ def _sources(value: Any, where: str, base: Path) -> tuple[SourceConfig, ...]:
         if item["kind"] not in SOURCE_KINDS:
             raise InboxError(f"{w}.kind: {item['kind']!r} is not one of {', '.join(SOURCE_KINDS)}")
         location = item["location"]
-        if item["kind"] != "feed" or "://" not in location:
+        if item["kind"] not in ("feed", "imap") or "://" not in location:
             location = str((base / location).resolve()) if not Path(location).is_absolute() else location
         out.append(SourceConfig(name=item["name"], kind=item["kind"], location=location,
                                 base_url=item.get("base_url")))

@@ -1,9 +1,11 @@
 """Measuring the matcher on a labelled corpus: precision and recall of the top proposal.
 
 The corpus (``tests/fixtures/inbox/documents.jsonl``, see its SOURCES.md) is
-one JSON object per line with the document's fields and ``labels``, the
-trigger keys a careful clerk would record it as starting. The gold ``level``
-field is *not* given to the matcher: it reads the issuer's level itself.
+one JSON object per line with the document's fields, ``labels`` (the trigger
+keys a careful clerk would record it as starting) and ``split``: ``dev`` (the
+part the weights were tuned on) or ``heldout`` (fixed by a hash of the id, to
+measure on). The gold ``level`` field is *not* given to the matcher: it reads
+the issuer's level itself.
 
 * **recall@1** — of the documents a trigger waits for, the share whose top
   proposal is that trigger;
@@ -14,6 +16,7 @@ field is *not* given to the matcher: it reads the issuer's level itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +26,8 @@ from typing import Any
 from .match import Matcher
 from .records import IncomingDocument, InboxError, parse_date
 
-_FIELDS = {"id", "title", "doc_no", "issuer", "level", "date", "url", "text", "labels", "why"}
+_FIELDS = {"id", "title", "doc_no", "issuer", "level", "date", "url", "text", "labels", "why", "split"}
+SPLITS = ("dev", "heldout")
 MAX_LINES = 10_000
 
 
@@ -32,6 +36,12 @@ class LabelledDocument:
     id: str
     document: IncomingDocument
     labels: frozenset[str]
+    split: str = "dev"
+
+
+def split_of(doc_id: str) -> str:
+    """The part a document belongs to, from a hash of its id alone (never from its scores)."""
+    return "heldout" if hashlib.sha256(doc_id.encode("utf-8")).digest()[0] % 2 == 0 else "dev"
 
 
 def load_labelled(path: Path) -> list[LabelledDocument]:
@@ -53,6 +63,8 @@ def load_labelled(path: Path) -> list[LabelledDocument]:
                 raise InboxError(f"{where}: missing field(s) {', '.join(sorted(missing))}")
             if not isinstance(row["labels"], list):
                 raise InboxError(f"{where}: field 'labels' must be a list of trigger keys")
+            if row["split"] != split_of(str(row["id"])):
+                raise InboxError(f"{where}: field 'split' must be {split_of(str(row['id']))!r} (a hash of the id)")
             doc = IncomingDocument.make(title=row["title"], text=row["text"], source=f"corpus:{row['id']}",
                                         doc_number=row["doc_no"], issuer=row["issuer"],
                                         date=parse_date(row["date"], where=f"{where}: date"), link=row["url"])
@@ -60,7 +72,8 @@ def load_labelled(path: Path) -> list[LabelledDocument]:
             if row["date"] is None and doc.date is not None:
                 doc = IncomingDocument(title=doc.title, text=doc.text, source=doc.source,
                                        doc_number=doc.doc_number, issuer=doc.issuer, date=None, link=doc.link)
-            out.append(LabelledDocument(id=row["id"], document=doc, labels=frozenset(row["labels"])))
+            out.append(LabelledDocument(id=row["id"], document=doc, labels=frozenset(row["labels"]),
+                                        split=row["split"]))
     return out
 
 

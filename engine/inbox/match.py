@@ -242,6 +242,10 @@ class Matcher:
         if named and kind is None:
             factor *= 1.3
             reasons.append(f"标题与所等文件《{named[0]}》相符")
+        number = simplify(doc.doc_number or "")
+        if number and any(number.startswith(simplify(prefix)) for prefix in rule.series):
+            factor *= _SERIES_FACTOR
+            reasons.append(f"文号 {number} 属于所等文件的系列")
         if info.level is None:
             factor *= 0.7
             reasons.append("发文机关级别不明")
@@ -287,4 +291,6 @@ def _names_document(name: str, title: str) -> bool:
 
 _LEVEL_CN = {"national": "国家", "ministry": "部委", "province": "省级", "city": "市级", "county": "县级"}
 _KIND_CN = {"news": "新闻报道", "draft": "草案或征求意见稿", "answer": "答复或解读", "report": "工作报告"}
+#: a document of the series the event kind is issued in (rules/inbox.yaml ``series``)
+_SERIES_FACTOR = 1.3
 _KIND_FACTOR = {"news": 0.3, "draft": 0.2, "answer": 0.3, "report": 0.5}

@@ -3,8 +3,8 @@
 Each reader yields :class:`~.records.IncomingDocument` records and never
 writes anything; :func:`.service.scan` stores them. The readers lean on
 well-kept libraries: the notice readers of :mod:`..drafting.formats` (text,
-HTML, .docx, .xlsx), the stdlib :mod:`mailbox` and :mod:`email` for a
-Maildir, ``feedparser`` for RSS/Atom and ``lxml`` for an HTML list page.
+HTML, .docx, .xlsx), the stdlib :mod:`mailbox`, :mod:`imaplib` and
+:mod:`email` for a Maildir or an IMAP mailbox (read-only), ``feedparser`` for RSS/Atom and ``lxml`` for an HTML list page.
 
 Limits keep a bad source from swamping the inbox: a file over
 :data:`MAX_FILE_BYTES` is refused with its name, a folder or mailbox yields at
@@ -15,14 +15,17 @@ installed, otherwise refused with what to do.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import email.policy
 import email.utils
+import imaplib
 import io
 import mailbox
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ..drafting.formats import NoticeFormatError, html_document, read_document
 from .config import SourceConfig
@@ -30,6 +33,8 @@ from .records import IncomingDocument, InboxError, find_date
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ITEMS = 5_000
+#: the environment variable a configured IMAP source's password is read from (never the config file)
+IMAP_PASSWORD_ENV = "DUBAN_INBOX_IMAP_PASSWORD"
 _SUFFIXES = (".txt", ".text", ".html", ".htm", ".shtml", ".docx", ".xlsx", ".pdf")
 
 
@@ -100,6 +105,24 @@ def _message_text(msg: email.message.EmailMessage, label: str) -> tuple[str, lis
     return text, files
 
 
+def _message_document(msg: email.message.EmailMessage, *, label: str, link: str, key: str,
+                      workdir: Path) -> IncomingDocument:
+    """One mail message → a record: the subject is the title; a document attachment's text comes first."""
+    text, files = _message_text(msg, label)
+    for name, data in files:
+        tmp = workdir / ".duban-inbox" / Path(name).name
+        tmp.parent.mkdir(exist_ok=True)
+        tmp.write_bytes(data)
+        try:
+            text = read_file(tmp).text + "\n" + text
+        finally:
+            tmp.unlink()
+    sent = msg["Date"]
+    received = email.utils.parsedate_to_datetime(sent).date() if sent else None
+    return IncomingDocument.make(title=str(msg["Subject"] or _title_of(text, key)), text=text, source=label,
+                                 link=link, received=received)
+
+
 def read_maildir(path: Path, *, workdir: Path | None = None) -> Iterator[IncomingDocument]:
     """Every message of a Maildir: the subject is the title; a document attachment's text is the text.
 
@@ -112,22 +135,76 @@ def read_maildir(path: Path, *, workdir: Path | None = None) -> Iterator[Incomin
     for n, key in enumerate(sorted(box.keys())):
         if n >= MAX_ITEMS:
             break
-        label = f"maildir:{path}#{key}"
         with box.get_file(key) as fh:
             msg = email.message_from_binary_file(fh, policy=email.policy.default)
-        text, files = _message_text(msg, label)  # type: ignore[arg-type]
-        for name, data in files:
-            tmp = (workdir or path) / ".duban-inbox" / name
-            tmp.parent.mkdir(exist_ok=True)
-            tmp.write_bytes(data)
-            try:
-                text = read_file(tmp).text + "\n" + text
-            finally:
-                tmp.unlink()
-        sent = msg["Date"]
-        received = email.utils.parsedate_to_datetime(sent).date() if sent else None
-        yield IncomingDocument.make(title=str(msg["Subject"] or _title_of(text, key)), text=text, source=label,
-                                    link=f"{path}#{key}", received=received)
+        yield _message_document(msg, label=f"maildir:{path}#{key}", link=f"{path}#{key}", key=key,  # type: ignore[arg-type]
+                                workdir=workdir or path)
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def read_imap(location: str, *, password: str | None = None, timeout: float = 30.0) -> Iterator[IncomingDocument]:
+    """Every message of an IMAP mailbox (``imaps://user@host[:port]/MAILBOX``), read-only.
+
+    The mailbox is selected read-only and bodies are fetched with
+    ``BODY.PEEK[]``: nothing is flagged, moved or deleted on the server. The
+    password comes from the caller (``$DUBAN_INBOX_IMAP_PASSWORD`` for a
+    configured source), never from the URL. Plain ``imap://`` is accepted on
+    loopback only: a password is not sent in clear over a network.
+    """
+    url = urlsplit(location)
+    if url.scheme not in ("imap", "imaps") or not url.hostname or not url.username:
+        raise InboxError(f"{location}: expected imaps://user@host[:port]/MAILBOX")
+    if url.scheme == "imap" and url.hostname not in _LOOPBACK:
+        raise InboxError(f"{location}: plain imap:// only on loopback; use imaps:// for {url.hostname}")
+    if url.password:
+        raise InboxError(f"{url.scheme}://{url.username}@{url.hostname}: no password in the URL; "
+                         f"set {IMAP_PASSWORD_ENV}")
+    if password is None:
+        raise InboxError(f"{location}: no password (set {IMAP_PASSWORD_ENV})")
+    folder = unquote(url.path.lstrip("/")) or "INBOX"
+    cls = imaplib.IMAP4_SSL if url.scheme == "imaps" else imaplib.IMAP4
+    try:
+        conn = cls(url.hostname, url.port or (993 if url.scheme == "imaps" else 143), timeout=timeout)
+    except OSError as exc:
+        raise InboxError(f"{location}: cannot connect ({exc})") from None
+    try:
+        conn.login(unquote(url.username), password)
+        yield from _imap_messages(conn, location, folder)
+    except imaplib.IMAP4.error as exc:
+        raise InboxError(f"{location}: {exc}") from None
+    finally:
+        try:
+            conn.logout()
+        except (imaplib.IMAP4.error, OSError):
+            pass
+
+
+def _imap_messages(conn: imaplib.IMAP4, location: str, folder: str) -> Iterator[IncomingDocument]:
+    url = urlsplit(location)
+    status, data = conn.select(_imap_quote(folder), readonly=True)
+    if status != "OK":
+        raise InboxError(f"{location}: cannot open mailbox {folder!r} ({data!r})")
+    status, data = conn.uid("SEARCH", None, "ALL")  # type: ignore[arg-type]
+    uids = (data[0] or b"").split() if status == "OK" else []
+    with tempfile.TemporaryDirectory(prefix="duban-imap-") as work:
+        for uid in uids[:MAX_ITEMS]:
+            status, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((p[1] for p in parts if isinstance(p, tuple)), None) if status == "OK" else None
+            if raw is None:
+                raise InboxError(f"{location}: message {uid.decode()} could not be fetched")
+            if len(raw) > MAX_FILE_BYTES:
+                raise InboxError(f"{location}: message {uid.decode()} is larger than {MAX_FILE_BYTES} bytes")
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            key = uid.decode()
+            yield _message_document(msg, label=f"imap:{url.hostname}/{folder}#{key}",  # type: ignore[arg-type]
+                                    link=f"{url.scheme}://{url.hostname}/{folder};UID={key}", key=key,
+                                    workdir=Path(work))
+
+
+def _imap_quote(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def read_feed(location: str) -> Iterator[IncomingDocument]:
@@ -210,6 +287,8 @@ def read_source(cfg: SourceConfig) -> Iterator[IncomingDocument]:
         return read_folder(Path(cfg.location))
     if cfg.kind == "maildir":
         return read_maildir(Path(cfg.location))
+    if cfg.kind == "imap":
+        return read_imap(cfg.location, password=os.environ.get(IMAP_PASSWORD_ENV))
     if cfg.kind == "feed":
         return read_feed(cfg.location)
     if cfg.kind == "html":
