@@ -9,9 +9,10 @@ both are projected over the plan year; ongoing — the same until; triggered and
 the same offset (a triggered spec's description is free text); composite — the same parts
 as a multiset. Where the label says ``ambiguous``, the compiler must flag it too: a
 confident reading of an ambiguous phrase is not correct. **flagged**: the compiler says
-ambiguous and the spec differs. **refused**: a PhraseError (correct when the label is
-null). **wrong**: a different meaning with no flag, a confident reading of a phrase the
-label calls ambiguous, or a spec where a refusal was expected.
+ambiguous and the spec differs (or the label expects a refusal: a person still checks it).
+**refused**: a PhraseError (correct when the label is null). **wrong**: a different meaning
+with no flag, a confident reading of a phrase the label calls ambiguous, or an unflagged
+spec where a refusal was expected.
 """
 
 from __future__ import annotations
@@ -119,9 +120,11 @@ def judge(row: dict[str, Any], compile_: Compiler) -> Verdict:
     except PhraseError as exc:
         return Verdict(row["id"], row["phrase"], "correct" if want is None else "refused", None, want,
                        f"{exc.code}: {exc}".splitlines()[0])
-    if want is None:
-        return Verdict(row["id"], row["phrase"], "wrong", got, want, "a spec where a refusal was expected")
     flagged = _flagged(got)
+    if want is None:
+        if flagged:
+            return Verdict(row["id"], row["phrase"], "flagged", got, want, "flagged; a refusal was expected")
+        return Verdict(row["id"], row["phrase"], "wrong", got, want, "a spec where a refusal was expected")
     if same_meaning(got, want, row["plan_year"]):
         if row.get("ambiguous") and not flagged:
             return Verdict(row["id"], row["phrase"], "wrong", got, want,

@@ -2,7 +2,8 @@
 
 The thresholds are a ratchet at the figures reached (``bench/phrases.py`` prints the same
 numbers from the same scorer, :mod:`phrase_scoring`); the issue's target is ≥ 97 % correct
-and ≤ 1 % wrong, not reached yet. Raise them as the grammar grows; never lower them.
+and ≤ 1 % wrong (the second is reached, the first not yet). Raise them as the grammar grows;
+never lower them.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def test_the_corpus_is_what_sources_md_says() -> None:
 
 
 def test_corpus_accuracy_does_not_regress(score: ps.Score) -> None:
-    assert score.share("correct") >= 0.77, score.summary()
-    assert score.share("wrong") <= 0.10, score.summary()
+    assert score.share("correct") >= 0.93, score.summary()
+    assert score.share("wrong") <= 0.01, score.summary()
 
 
 def test_every_refusal_says_why(score: ps.Score) -> None:
@@ -42,8 +43,8 @@ def test_every_refusal_says_why(score: ps.Score) -> None:
 
 def test_in_text_deadlines_are_found(score: ps.Score) -> None:
     result = ps.score_texts(TEXTS, extract_text_deadlines)
-    assert result.found / result.expected >= 0.74, result.missed
-    assert len(result.spurious) <= 5, result.spurious
+    assert result.found / result.expected >= 0.94, result.missed
+    assert len(result.spurious) <= 3, result.spurious
 
 
 def test_scorer_judges_composites_as_multisets() -> None:
@@ -62,7 +63,8 @@ def test_scorer_compares_rhythms_by_their_due_dates() -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("0123456789年月日至到-每周季度后前内起之自收到个工作天小时次月底初中下旬"
-                                             "一二三四五六七八九十两、,;()：（）施行生效元人")), max_size=30),
+                                             "一二三四五六七八九十两、,;()：（）施行生效元人延长间隔超过即初为《》分钟立即共周二半累计以上")),
+                 max_size=30),
        st.sampled_from([None, 2016]))
 def test_no_exception_but_phrase_error(phrase: str, plan_year: int | None) -> None:
     """Fuzzing in the grammar's own alphabet: a spec, or a PhraseError — nothing else."""

@@ -16,10 +16,17 @@ _TEN_DAYS = {"上旬": 10, "中旬": 20}
 _TEN_BEFORE = {"上旬": 0, "中旬": 10, "下旬": 20}
 
 
+_CN_MONTH_WITHIN = re.compile(r"(?<![\d年〇零一二两三四五六七八九十])([一二两三四五六七八九十]{1,2})月(?:之|以)?内")
+
+
 def _b_month(m: re.Match[str], ctx: _Ctx) -> _Piece:
     text, month, mod = m.group(0), int(m.group("m")), m.group("mod")
     ctx.check_month(month, text)
     year = ctx.year(m.group("y"), text)
+    if mod == "内" and m.group("y") is None and _CN_MONTH_WITHIN.search(ctx.phrase):
+        # "应在一月内": January, or one month (一个月内) from the event the sentence names.
+        return Fixed(due=_month_end(year, month), ambiguous=True,
+                     note=f"{text}: read as month {month}; it may mean a window of {month} month(s) (N个月内)")
     if mod in _TEN_BEFORE and m.group("b"):  # "4月中旬前": before the ten days begin
         day = _TEN_BEFORE[mod]
         due = dt.date(year, month, day) if day else (
@@ -83,5 +90,18 @@ def _b_year_end(m: re.Match[str], ctx: _Ctx) -> _Piece:
 
 
 def _b_year_before(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    return Fixed(due=dt.date(ctx.year(m.group("y"), m.group(0)) - 1, 12, 31))
+    due = dt.date(ctx.year(m.group("y"), m.group(0)) - 1, 12, 31)
+    if m.group("to"):  # "到2020年前": before 2020, or by (the end of) 2020
+        return Fixed(due=due, ambiguous=True,
+                     note=f"{m.group(0)}: read as before the year begins; 到…年前 often means by its end")
+    return Fixed(due=due)
+
+
+def _b_year_part(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"年中" → 30 June; "年初" (early in the year) names no day: the end of January, flagged."""
+    year = ctx.year(m.group("y"), m.group(0))
+    if m.group("p") == "中":
+        return Fixed(due=dt.date(year, 6, 30))
+    return Fixed(due=dt.date(year, 1, 31), ambiguous=True,
+                 note=f"{m.group(0)}: 年初 (early in the year) names no day; read as the end of January")
 

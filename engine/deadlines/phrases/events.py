@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..spec import Offset, OffsetUnit
+from ..spec import Offset, OffsetUnit, Triggered
 from .pieces import _Ctx, _Event, _Piece, _Window
 
-_VERBS = r"修订发布|出台|发布|印发|下发|公布|颁布|施行|实施|生效|发生|出现"
+_VERBS = r"修订发布|出台|发布|印发|下发|公布|颁布|施行|实施|生效|发生|出现|核准|批复|审定|下达|核定|确认|结束"
 _UNITS: dict[str, OffsetUnit] = {
     "工作日": "working_days", "个工作日": "working_days", "日": "days", "天": "days",
     "小时": "hours", "个月": "months", "年": "years", "周": "days", "个周": "days", "分钟": "hours",
@@ -97,8 +97,32 @@ def _window_offset(unit: str, amount: int) -> Offset:
     return Offset(unit=_UNITS[unit], amount=amount * _DAYS_PER.get(unit, 1))
 
 
+def _minutes_note(unit: str, amount: int) -> str | None:
+    if unit != "分钟":
+        return None
+    return f"{amount}分钟: the contract counts whole hours; rounded up to {-(-amount // 60)} hour(s)"
+
+
 def _b_window(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    return _Window(offset=_window_offset(m.group("u"), int(m.group("n"))), text=m.group(0))
+    unit, amount = m.group("u"), int(m.group("n"))
+    return _Window(offset=_window_offset(unit, amount), text=m.group(0), note=_minutes_note(unit, amount))
+
+
+def _b_immediately(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"立即报告": a window of no time at all after the event named before it."""
+    return _Window(offset=Offset(unit="hours", amount=0), text=m.group(0),
+                   note=f"{m.group(0)} (immediately): read as 0 hours; the configured default may fit better")
+
+
+def _b_extend(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"可以延长十日", "延长期限不得超过30日", "延长到10个工作日": a longer limit, granted case by case."""
+    unit, amount = m.group("u") or m.group("u2"), int(m.group("n") or m.group("n2"))
+    total = "到" in m.group(0) or "至" in m.group(0)
+    note = (f"{m.group(0)}: the extended limit in total, counted from the first event"
+            if total else f"{m.group(0)}: an extension added when it is granted (counted from the end of the "
+                          "first limit); or the total counted from the first event")
+    return Triggered(event="time_limit_extended", description="延长办理期限 (an extension is granted)",
+                     offset=_window_offset(unit, amount), ambiguous=True, note=note)
 
 
 def _b_since_any(m: re.Match[str], ctx: _Ctx) -> _Piece:

@@ -7,13 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .dates import _b_half, _b_iso, _b_month, _b_quarter, _b_quarter_after, _b_target, _b_year_before, _b_year_end
-from .events import (_VERBS, _b_after, _b_after_window, _b_no_deadline, _b_since, _b_since_any, _b_sync, _b_wait,
-                     _b_window)
-from .hedges import _b_ongoing, _b_rules, _b_vague, _b_whole_year, _b_year_ongoing
+from .dates import (_b_half, _b_iso, _b_month, _b_quarter, _b_quarter_after, _b_target, _b_year_before, _b_year_end,
+                    _b_year_part)
+from .events import (_VERBS, _b_after, _b_after_window, _b_extend, _b_immediately, _b_no_deadline, _b_since,
+                     _b_since_any, _b_sync, _b_wait, _b_window)
+from .hedges import (_b_ongoing, _b_qualifier, _b_rules, _b_span, _b_total, _b_vague, _b_whole_year,
+                     _b_year_ongoing)
 from .pieces import KNOWN_FORMS_REF, _Ctx, _Piece
 from .ranges import RANGE, YEAR_RANGE, _b_range, _b_year_range
-from .rhythms import _b_cadence, _b_lag, _b_odd_even, _b_pairs, _b_reports, _b_rhythm, _b_start, _b_weekday
+from .rhythms import (_b_cadence, _b_interval, _b_lag, _b_odd_even, _b_pairs, _b_reports, _b_rhythm, _b_start,
+                      _b_weekday)
 
 # --- 2. forms and builders
 
@@ -25,28 +28,31 @@ class _Form:
     """One phrase form: a pre-filter, a pattern, a builder, and how to explain it."""
 
     name: str
-    keys: tuple[str, ...]          # the clause must contain one of these (cheap check first)
+    keys: frozenset[str]           # the clause must contain one of these (cheap check first)
     pattern: re.Pattern[str]
     build: _Builder
     describe: str
     examples: tuple[str, ...]
+    anchor: re.Pattern[str] | None = None
+    """A cheap search the clause must pass before ``pattern`` runs: the trigger an event form hangs on
+    ("之日", "后" + a window), so a pattern with a lazy event of any wording never scans text without it."""
 
 
 _Y = r"(?:(?P<y>\d{4}|[今本当明次])年)?"
 _EV = r"[^,;:()]"
 def _form(name: str, keys: tuple[str, ...], pattern: str, build: _Builder, describe: str,
-          *examples: str) -> _Form:
-    return _Form(name=name, keys=keys, pattern=re.compile(pattern), build=build,
-                 describe=describe, examples=examples)
+          *examples: str, anchor: str | None = None) -> _Form:
+    return _Form(name=name, keys=frozenset(keys), pattern=re.compile(pattern), build=build,
+                 describe=describe, examples=examples, anchor=re.compile(anchor) if anchor else None)
 
 
 _WU = r"(?P<u>个?工作日|个月|小时|分钟|天|日|个?周|年)"
 
 _FORMS: tuple[_Form, ...] = (
     # -- text with time words that sets no deadline: refused with a reason, before anything reads it
-    _form("no-deadline", ("起", "时限", "期限"),
+    _form("no-deadline", ("起", "时限", "期限", "累计"),
           r"(?:自|从)?[^,;:]{0,40}?起(?:正式)?(?:施行|生效|实行)|按(?:照)?(?:有关)?(?:规定|要求)(?:的)?(?:要求和)?"
-          r"(?:时限|期限)", _b_no_deadline,
+          r"(?:时限|期限)|每(?:周|月|年|季度)累计\d+次", _b_no_deadline,
           "自…起施行 / 按规定时限: no deadline (an effective date; a limit set elsewhere): refused",
           "自2008年5月1日起施行", "按规定时限"),
     # -- triggered and relative: an event, then (maybe) a window
@@ -56,9 +62,9 @@ _FORMS: tuple[_Form, ...] = (
     _form("received", ("收到",), rf"收到(?P<ev>{_EV}{{1,40}}?)(?:以)?后(?P<prompt>及时)?", _b_wait,
           "收到…后[及时]: triggered by receiving a document; 及时 → offset null (the configured default)",
           "收到国家税收政策文件后及时转发"),
-    _form("since-any", ("之日",), rf"(?:自|从)(?P<ev>{_EV}{{1,40}}?)之日(?:起)?", _b_since_any,
+    _form("since-any", ("之日",), rf"(?:自|从|在)(?P<ev>{_EV}{{1,40}}?)之日(?:起)?", _b_since_any,
           "自…之日起[N内]: triggered from the day of any event, in its own words",
-          "自受理行政许可申请之日起20日内", "自收到申请之日起20个工作日内"),
+          "自受理行政许可申请之日起20日内", "自收到申请之日起20个工作日内", anchor=r"之日"),
     _form("since", ("之日",), rf"(?:自|从)?(?P<ev>{_EV}{{1,40}}?(?:{_VERBS}))之日(?:起)?", _b_since,
           "…之日起[N个工作日内]: triggered from the day of the event; without a window it is ambiguous",
           "省文件发布之日起", "自省文件发布之日起10个工作日内"),
@@ -73,7 +79,7 @@ _FORMS: tuple[_Form, ...] = (
           "本方案公布后30个工作日内", "在市人大通过市级部门预算后20日内",
           "特别重大、重大突发事件发生后，应在24小时内", "按环保部修订发布后的时间要求完成"),
     _form("lag", ("后", "次月", "下月"),
-          r"(?:每个?)?(?:(?P<per>月|季度|半年|年)(?:结束)?后|次月|下月)(?P<n>\d{1,3})(?P<u>个?工作日|日|天)(?:内|前)?",
+          r"(?<![\d第])(?:每个?)?(?:(?P<per>月|季度|半年|年)(?:结束)?后|次月|下月)(?P<n>\d{1,3})(?P<u>个?工作日|日|天)(?:内|前)?",
           _b_lag,
           "次月N日前 / 月后N日前 / 每季度结束后N日内: recurring with a lag after each period's end",
           "次月5日前", "每季度结束后10日内"),
@@ -84,10 +90,30 @@ _FORMS: tuple[_Form, ...] = (
     _form("exempt", ("免报",), r"(?:第?\d季度|\d{1,2}月)免报", lambda m, ctx: _no_piece(m),
           "Q季度免报 / M月免报: that period owes nothing", "四季度免报"),
     _form("after-window", ("后", "的"),
-          rf"(?P<ev>{_EV}{{1,40}}?)(?:(?:以)?后|(?<=[^\d])的)(?P<w>,?(?:应|须|要)?(?:在|于)?(?P<n>\d+){_WU}(?:内)?)",
+          rf"(?P<ev>[^,;:()每]{{1,40}}?)(?:(?:以)?后|(?<=[^\d月度年周日天])的)(?P<w>,?(?:应|须|要)?(?:在|于)?(?P<n>\d+){_WU}(?:内)?)",
           _b_after_window,
           "…后N个工作日[内] / 接到…的N日内: triggered by an event of any wording, with its window",
-          "信息生成后15个工作日", "接到建议、提案的10日内"),
+          "信息生成后15个工作日", "接到建议、提案的10日内",
+          anchor=rf"(?:后|(?<=[^\d月度年周日天])的),?(?:应|须|要)?(?:在|于)?\d+{_WU}"),
+    # -- spans, intervals, extensions and qualifiers of the date beside them
+    _form("span", ("用", "通过", "经过"),
+          r"(?:用|通过|经过)(?:(?P<a>\d{1,2})[-至到])?(?P<n>\d{1,2})年(?:左右)?(?:的)?(?:时间|努力)", _b_span,
+          "用N年时间 / 用3-5年时间 / 通过N年努力: relative to the document's publication (the longer end), "
+          "ambiguous", "用3-5年时间", "力争通过2年努力"),
+    _form("interval", ("间隔",),
+          r"间隔(?:时间)?(?:最长)?(?:不得|不能|不应|不)?超过(?P<n>\d{1,3})(?P<u>个?周|个月|月|天|日|年)", _b_interval,
+          "间隔不得超过N周/个月: at most N apart, read as every N", "更新时间间隔不得超过2周"),
+    _form("extend", ("延长",),
+          r"(?:可以?|经批准)?延长(?:到|至)?(?<!\d)(?P<n>\d{1,3})(?P<u>个?工作日|个月|天|日(?!\d)|年(?!\d))内?"
+          r"|延长(?:期限|时间)?(?:最长)?不(?:得|能)?超过(?P<n2>\d{1,3})(?P<u2>个?工作日|个月|天|日|年)", _b_extend,
+          "可以延长N日 / 延长期限不得超过N日 / 延长到N个工作日: an extension, triggered when granted (ambiguous)",
+          "经本行政机关负责人批准，可以延长十日"),
+    _form("qualifier", ("即日", "期限", "有效期", "延长"),
+          r"(?P<q>即日起|期限|有效期|延长)(?:为)?(?:至|到)(?=\d|[今本明次]年)", _b_qualifier,
+          "即日起至<date> / 期限至<date> / 延长至<date>: the date, flagged (a window from today; a validity end)",
+          "即日起至10月10日", "实施期限至2021年12月31日"),
+    _form("total", ("共", "为期"), r"(?:共|为期)(?P<n>\d{1,3})(?:个工作日|天|日)", _b_total,
+          "共N天 / 为期N天: the length of the window beside it (noted)", "2019年12月13日至2019年12月19日，共7天"),
     # -- ranges and windows: one duty with a start and a due date
     _form("year-range", ("年",), YEAR_RANGE, _b_year_range,
           "YYYY年至YYYY年 / YYYY-YYYY年: fixed with start 1 January and due 31 December",
@@ -100,7 +126,7 @@ _FORMS: tuple[_Form, ...] = (
     _form("rhythm", ("每", "按"),
           r"(?:(?:自|从)?(?P<sy>\d{4})年(?:(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?(?:起|开始))?"
           r"(?:每年的?)?(?:\(?(?P<m1>\d{1,2})月?[-~—–至到](?P<m2>\d{1,2})月\)?)?"
-          r"(?:每|按(?=月|季度))(?P<n>\d+)?个?(?P<per>月|季度|半年|年|周|日|天|工作日)"
+          r"(?:每|按(?=月|季度))(?P<n>\d+)?个?(?P<per>半个?月|月|季度|半年|年|周|日|天|工作日)"
           r"(?:(?<=周)(?P<wd>[一二三四五六日天])(?!次))?(?:的)?(?P<qm>首月|末月|第1个?月)?(?:的)?"
           r"(?:(?P<am>\d{1,2})月)?(?:(?P<d>\d{1,2})日|(?P<end>年底|底))?前?",
           _b_rhythm,
@@ -108,21 +134,24 @@ _FORMS: tuple[_Form, ...] = (
           "months and to a day of the month",
           "每季度", "流行季节（4-10月）每月", "每月10日前", "自2016年起每季度", "每年3月底前"),
     _form("cadence", ("周", "月", "季", "年", "日", "逐"),
-          r"(?<![\d每本上下当今明次全该近])(?:(?P<per>日|周|月|季度|季|年|半月|双周)"
+          r"(?<![\d每本上下当今明次全该近])(?P<per>日|周|月|季度|季|年|半月|双周)"
           r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|例会|现场|一)"
-          r"|逐(?P<per2>月)|(?P<n>\d+)个?(?P<per3>月|周|年|天)[^\d,;]{0,6}?1次)",
+          r"|逐(?P<per2>月)|(?<![\d.])(?P<n>\d+)个?(?P<per3>月|周|年|天)[^\d,;]{0,6}?1次"
+          r"|(?<![\d.年第])1个?(?P<per4>季度|月|周|年)(?=一[^\d,;个])",
           lambda m, ctx: _b_cadence(_Per(m), ctx),
           "周调度、月通报 / 一季度一督办 / 双周例会 / 逐月 / 2个月召开1次: the rhythm the period names",
           "周调度、月通报、季推进、年考评", "原则上两个月召开一次"),
     _form("odd-even", ("单月", "双月"), r"(?P<which>单|双)月(?:之)?(?P<d>\d{1,2})日前?", _b_odd_even,
           "双月/单月N日前: annual in the even/odd months, on day N (ambiguous)", "双月之十日前"),
     _form("weekday", ("周",), r"(?<![每\d下本上])周(?P<wd>[一二三四五六日天])(?!次)", _b_weekday,
-          "周一…周日 (a weekday alone, 下周一): weekly on that day", "周六召开例会"),
+          "周一…周日 (a weekday alone; 下周一, a one-off day relative to an unknown today, is refused): weekly on "
+          "that day", "周六召开例会"),
     _form("pairs", ("月",), r"(?:[^\d,;:()年月日每季前底内起]{1,4}?\d{1,2}月(?![底前内\d])){2,}", _b_pairs,
           "label M月 label N月…: annual in the listed months",
           "中考3月高考11月"),
     _form("start", ("起", "开始"),
-          r"(?:自|从)?(?P<sy>\d{4})年(?:(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?(?:起|开始)", _b_start,
+          r"(?:自|从)?(?P<sy>\d{4}|[今本当明次])年(?:第?(?P<sq>\d)季度|(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?"
+          r"(?:起|开始)", _b_start,
           "自YYYY年[M月]起, <rhythm>: the rhythm's start",
           "2016年起，每半年"),
     # -- ongoing and vague
@@ -131,7 +160,7 @@ _FORMS: tuple[_Form, ...] = (
     _form("whole-year", ("全年",), r"(?:(?P<y>\d{4}|[今本当明次])年)?全年", _b_whole_year,
           "[YYYY年]全年[工作]: ongoing until the end of the (plan) year",
           "全年工作", "2016年全年"),
-    _form("ongoing", ("长期", "持续", "常态", "常年", "长效", "直至"), r"长期|持续|常态化|常年|长效|直至办结",
+    _form("ongoing", ("长期", "持续", "常态", "常年", "长效", "直至"), r"(?<!延)长期|持续|常态化|常年|长效|直至办结",
           _b_ongoing,
           "长期坚持 / 持续推进 / 常态化: ongoing, open-ended (until null)",
           "长期坚持", "持续推进"),
@@ -141,6 +170,10 @@ _FORMS: tuple[_Form, ...] = (
           "Budget Law's 20 days after approval (ambiguous)",
           "按预算法规定完成", "按照省财政厅相关部署，全年工作"),
     # -- fixed dates
+    _form("year-part", ("年初", "年中"),
+          r"(?:(?<!\d)(?P<y>\d{4}|[今本当明次])年年?|(?<![\d每全本今当明次])年)(?P<p>初|中)(?![步央国华期间旬])",
+          _b_year_part, "[YYYY年]年中 / 年初: 30 June / the end of January (年初 names no day: ambiguous)",
+          "年中", "年初公布、年中检查、年底兑现"),
     _form("iso", ("-", "/", "."), r"(?<!\d)(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})(?!\d)前?",
           _b_iso, "YYYY-MM-DD / YYYY.M.D / YYYY/M/D: fixed", "2016-12-31", "2016.6.30前"),
     _form("date", ("日",), _Y + r"(?<![\d\-~])(?P<m>\d{1,2})月(?P<d>\d{1,2})日前?", _b_iso,
@@ -162,7 +195,7 @@ _FORMS: tuple[_Form, ...] = (
           _b_year_end,
           "[YYYY年]年底前 / 年内: December 31 (of the plan year when no year is written)",
           "2016年底前", "年底前", "年内"),
-    _form("year-before", ("年前",), r"(?<!\d)(?P<y>\d{4})年前", _b_year_before,
+    _form("year-before", ("年前",), r"(?P<to>到|至)?(?<!\d)(?P<y>\d{4})年前", _b_year_before,
           "YYYY年前: before the year begins (December 31 of the year before)",
           "2017年前"),
     _form("year", ("年",), r"^(?P<y>\d{4})年(?:完成)?$", _b_year_end,
@@ -178,18 +211,27 @@ _FORMS: tuple[_Form, ...] = (
           "月报、季报"),
     # -- windows (an offset; fills the event before it, else a generic trigger)
     _form("window", ("内", "超过", "迟于", "最迟"),
-          r"(?P<cap>最迟不超过|最迟不得超过|最长不超过|不得超过|不超过|不迟于|最迟)?(?:应|须|要)?(?:在|于)?"
-          r"(?P<n>\d+)(?P<u>个?工作日|个月|小时|天|日|个?周|年)(?(cap)内?|内)",
+          r"(?P<cap>最迟不超过|最迟不得超过|最长不(?:能|得)?超过|最多不(?:能|得)?超过|不(?:得|能)超过|不超过|不迟于"
+          r"|最迟)?(?:应|须|要)?(?:在|于)?(?P<n>\d+)(?P<u>个?工作日|个月|小时|分钟|天|日|个?周|年)(?(cap)内?|内)",
           _b_window,
           "N个工作日内 / N日内 / N小时内 / 最迟不超过N个工作日: a window after the event named before it "
           "(alone: a triggered spec with an unnamed event, ambiguous)",
           "24小时内", "两个工作日内", "最迟不超过3个工作日"),
+    _form("window-verb", ("在",),
+          r"在(?P<n>\d+)(?P<u>个?工作日|个月|小时|天|个?周)(?=办结|办理|完成|答复|回复|处理|报送|上报|反馈)", _b_window,
+          "在N个工作日办结: a window (as N个工作日内)", "原则上在3个工作日办结"),
+    _form("immediately", ("立即", "立刻", "马上"), r"立即|立刻|马上", _b_immediately,
+          "立即 / 立刻 / 马上: a window of 0 hours after the event named before it (alone: ambiguous)",
+          "事故发生后，应当立即报告"),
     _form("vague", ("定期", "适时", "及时", "视情", "尽快", "随时", "定时", "择机", "实时", "动态"),
           r"不定期|定期|适时|及时|视情|尽快|随时|定时|择机|实时|动态(?:调整|更新)",
           _b_vague,
           "定期 / 适时 / 及时 / 视情 / 尽快 (alone): ongoing, open-ended, ambiguous",
           "后续定期进行目录调整"),
 )
+
+FORM_KEYS: tuple[str, ...] = tuple(sorted({key for form in _FORMS for key in form.keys}))
+"""Every pre-filter key: a clause is checked for each once, then forms are skipped by set."""
 
 KNOWN_FORMS: tuple[str, ...] = tuple(
     f"{form.describe} — e.g. {' / '.join(form.examples)}" for form in _FORMS
@@ -206,7 +248,8 @@ KNOWN_FORMS: tuple[str, ...] = tuple(
 def _no_piece(m: re.Match[str]) -> _Piece:
     from .pieces import _Note
 
-    return _Note(text=f"{m.group(0)}: nothing due for that period")
+    return _Note(text=f"{m.group(0)}: nothing due for that period (a rhythm cannot say so: confirm)",
+                 ambiguous=True)
 
 
 class _Per:
@@ -217,7 +260,7 @@ class _Per:
 
     def group(self, name: str | int = 0) -> str | None:
         if name == "per":
-            return self._m.group("per") or self._m.group("per2") or self._m.group("per3")
+            return self._m.group("per") or self._m.group("per2") or self._m.group("per3") or self._m.group("per4")
         return self._m.group(name)
 
 

@@ -5,11 +5,48 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..spec import Offset, Ongoing, Triggered
+from ..spec import Offset, Ongoing, Relative, Triggered
 from .pieces import _Ctx, _Note, _Piece, _Vague
 
 def _b_whole_year(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    return Ongoing(until=dt.date(ctx.year(m.group("y"), m.group(0)), 12, 31))
+    """"全年工作": work through the year. Weak beside a firm deadline ("12月25日前报告全年落实情况": the
+    year's results, due on the 25th); with 完成 it may mean due at the year's end (flagged)."""
+    until = dt.date(ctx.year(m.group("y"), m.group(0)), 12, 31)
+    if "完成" in m.string:
+        return _Vague(word="全年", spec=Ongoing(
+            until=until, ambiguous=True,
+            note=f"{m.group(0)}…完成: read as work through the year; it may mean due at the year's end"))
+    return _Vague(word="全年", spec=Ongoing(until=until))
+
+
+def _b_span(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"用3-5年时间", "力争通过2年努力": a span counted from the document itself (the longer end)."""
+    years = int(m.group("n"))
+    low = m.group("a")
+    if low is not None and int(low) > years:
+        raise ctx.error("unknown-phrase", f"{m.group(0)!r}: a span from {low} down to {years} years")
+    span = f"{low}-{years}" if low else str(years)
+    return Relative(anchor="plan_published", offset=Offset(unit="years", amount=years), ambiguous=True,
+                    note=f"{m.group(0)}: {span} years from the document's publication (the longer end); "
+                         "it may mean the end of the plan year + N")
+
+
+_QUALIFIER_NOTES = {
+    "即日起": "即日起至: a window from the document's own date (its start) to the date named",
+    "期限": "期限至: the end of a period (a validity), a duty's due date only if the duty ends then",
+    "有效期": "有效期至: the end of a validity, a duty's due date only if the duty ends then",
+    "延长": "延长至: an extended end date (a validity or a time limit)",
+}
+
+
+def _b_qualifier(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """Words before a date that change what the date is: 即日起至, 期限至, 延长至 (flagged)."""
+    return _Note(text=_QUALIFIER_NOTES[m.group("q")], ambiguous=True)
+
+
+def _b_total(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"共7天", "为期3天": the length of the window beside it, not a deadline of its own."""
+    return _Note(text=f"{m.group(0)}: the window's length")
 
 
 def _b_year_ongoing(m: re.Match[str], ctx: _Ctx) -> _Piece:

@@ -44,7 +44,7 @@ def cn_to_int(text: str) -> int:
 
 _LITERALS: dict[str, str] = {
     "以前": "前", "之前": "前", "以内": "内", "之内": "内", "月份": "月", "年度": "年",
-    "年末": "年底", "月末": "月底", "季度末": "季度底", "个星期": "周", "星期": "周",
+    "年末": "年底", "月末": "月底", "个星期": "周", "星期": "周",
 }
 """Synonyms that read the same; the grammar only knows the right-hand forms."""
 
@@ -74,11 +74,20 @@ _STEPS: tuple[_Step, ...] = (
     (re.compile(r"(?<=\d)号"), lambda m: "日"),
     (re.compile(r"(?<=[每按\d])季(?!度)"), lambda m: "季度"),  # "每季" / "一季" (not "季节")
     (re.compile("|".join(sorted(_LITERALS, key=len, reverse=True))), lambda m: _LITERALS[m.group()]),
+    (re.compile(r"季度末(?!月)"), lambda m: "季度底"),  # "每季度末" is its last day; "每季度末月" its last month
+    # A title with a year in it names a document ("将《2005年…工作总结》报…"): not a date.
+    (re.compile(r"《[^《》]*\d[^《》]*》"), lambda m: "《》"),
+    # Lists that share a unit: "5月14、15、21日" → "5月14日、5月15日、5月21日";
+    # "6月、9月和12月底" → "6月底、9月底、12月底".
+    (re.compile(r"(?<![\d.])(\d{1,2})月((?:\d{1,2}[、和及])+\d{1,2})日"),
+     lambda m: "、".join(f"{m.group(1)}月{d}日" for d in re.split("[、和及]", m.group(2)))),
+    (re.compile(r"(?<![\d.])((?:\d{1,2}月[、和及与])+\d{1,2}月)(底|上旬|中旬|下旬)"),
+     lambda m: "、".join(f"{x}月{m.group(2)}" for x in re.findall(r"(\d{1,2})月", m.group(1)))),
     (re.compile(r"-{2,}"), lambda m: "-"),
     # A time of day adds nothing to a due date ("3月5日24时前", "6月11日17:00前", "每周二中午12时前",
     # "(周五)上午下班前"): the day is the deadline.
     (re.compile(r"\(周[一二三四五六日天]\)|上午|下午|中午|晚上|早上|下班(?=前)|(?<![\d.])\d{1,2}:\d{2}(?!\d)"
-                r"|(?<=[日一二三四五六天])\d{1,2}(?:时|点)(?:\d{1,2}分)?"), lambda m: ""),
+                r"|(?<=[日一二三四五六天午])\d{1,2}(?:时|点)(?:\d{1,2}分)?"), lambda m: ""),
 )
 
 

@@ -23,14 +23,22 @@ class _Window:
 
     offset: Offset
     text: str
+    note: str | None = None          # a doubt about the window itself (minutes rounded up to hours)
 
 
 @dataclass(frozen=True, slots=True)
 class _Start:
-    """"自2016年起": when a rhythm starts; attaches to the rhythm after it."""
+    """"自2016年起": when a rhythm starts; attaches to the rhythm after it.
+
+    ``dated``: read from a date form ("从今年1月1日起"); without a rhythm after it the
+    phrase is a start alone (an effective date), refused with ``no-deadline``.
+    ``note``: a doubt the rhythm inherits ("自5月13日以后": from that day or the day after).
+    """
 
     date: dt.date
     text: str
+    dated: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class _Note:
 
     text: str
     alone: Spec | None = None
+    ambiguous: bool = False          # the qualifier makes the deadline beside it doubtful ("即日起至")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,9 @@ class _Event:
     description: str | None = None   # the event's own words, kept for events the table does not name
 
     def with_window(self, window: _Window) -> _Event:
+        if window.note:
+            return replace(self, offset=window.offset, open=False, window_text=window.text, ambiguous=True,
+                           notes=self.notes + (window.note,))
         return replace(self, offset=window.offset, open=False, window_text=window.text)
 
     def promptly(self) -> _Event:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from ..spec import Offset, Recurring
 from .pieces import _Ctx, _Piece, _Start
@@ -25,7 +26,21 @@ def _season(m: re.Match[str], ctx: _Ctx) -> tuple[int, ...] | None:
 
 
 def _b_rhythm(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    spec = _rhythm(m, ctx)
+    text, notes = m.group(0), []
+    if m.group("per") in ("半月", "半个月"):
+        notes.append(f"{text}: half-monthly read as every second week (the contract has no twice-a-month rhythm)")
+    elif m.group("per") == "工作日":
+        notes.append(f"{text}: every working day, read as daily (the projection has no working-day rhythm)")
+    if m.group("wd") and text.endswith("前"):
+        notes.append(f"{text}: read as by that weekday; 前 may mean before it (the day before)")
+    return replace(spec, ambiguous=True, note="; ".join(notes)) if notes else spec
+
+
+def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
     text, per = m.group(0), m.group("per")
+    if per in ("半月", "半个月"):  # 每半个月
+        return Recurring(freq="weekly", interval=2, start=_start_date(m, ctx) if m.group("sy") else None)
     freq = _FREQ[per]
     months = _season(m, ctx)
     interval = int(m.group("n")) if m.group("n") else 1
@@ -66,6 +81,19 @@ def _b_weekday(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return Recurring(freq="weekly", weekday=_WEEKDAYS[m.group("wd")])
 
 
+_INTERVAL_FREQ = {"周": ("weekly", 1), "个周": ("weekly", 1), "个月": ("monthly", 1), "月": ("monthly", 1),
+                  "天": ("daily", 1), "日": ("daily", 1), "年": ("annual", 1)}
+
+
+def _b_interval(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"更新时间间隔不得超过2周": at most N apart, read as every N (the latest each one may fall)."""
+    freq, _ = _INTERVAL_FREQ[m.group("u")]
+    n = int(m.group("n"))
+    if n < 1:
+        raise ctx.error("unknown-phrase", f"{m.group(0)!r}: an interval of {n}")
+    return Recurring(freq=freq, interval=n, note=f"{m.group(0)}: at most {n} apart, read as every {n}")  # type: ignore[arg-type]
+
+
 def _b_lag(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"次月5日前", "每季度结束后10日内": each period's occurrence falls due N after the period ends."""
     from .events import _UNITS  # the window units, shared
@@ -84,6 +112,8 @@ def _b_cadence(m: re.Match[str], ctx: _Ctx) -> _Piece:
     per = m.group("per")
     freq = _CADENCE_FREQ[per]
     interval = 2 if per in ("半月", "双周") else int(m.group("n") or 1)
+    if interval < 1:
+        raise ctx.error("unknown-phrase", f"{m.group(0)!r}: a rhythm of every {interval} periods")
     if per == "半月":
         return Recurring(freq="weekly", interval=2, ambiguous=True,
                          note=f"{m.group(0)}: half-monthly read as every second week")
@@ -101,13 +131,21 @@ def _b_odd_even(m: re.Match[str], ctx: _Ctx) -> _Piece:
 
 
 def _start_date(m: re.Match[str], ctx: _Ctx) -> dt.date:
-    month = int(m.group("sm") or 1)
+    """The first day a start names: "2016年7月起" → 07-01; "从2023年第二季度起" → 04-01."""
+    quarter = m.groupdict().get("sq")
+    if quarter is not None:
+        if not 1 <= int(quarter) <= 4:
+            raise ctx.error("impossible-date", f"{m.group(0)!r}: there is no quarter {quarter}")
+        month = 3 * int(quarter) - 2
+    else:
+        month = int(m.group("sm") or 1)
     ctx.check_month(month, m.group(0))
-    return ctx.date(int(m.group("sy")), month, int(m.group("sd") or 1), m.group(0))
+    return ctx.date(ctx.year(m.group("sy"), m.group(0)), month, int(m.group("sd") or 1), m.group(0))
 
 
 def _b_start(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    return _Start(date=_start_date(m, ctx), text=m.group(0))
+    # A whole date + 起 alone is an effective date (no-deadline), as the date forms read it.
+    return _Start(date=_start_date(m, ctx), text=m.group(0), dated=m.group("sd") is not None)
 
 
 _PAIR = re.compile(r"(?P<label>[^\d,;:()年月日每季前底内起]{1,4}?)(?P<m>\d{1,2})月")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from ....errors import PhraseError
 from .compiler import _compile_cached
-from .events import _VERBS
 from .normalise import _normalise_mapped
 
 # --- 3. in-text deadlines
@@ -27,6 +26,9 @@ class TextDeadline:
 
 
 _XSTOP = r"[^。;,:!?()“”\"]"
+_XVERBS = r"修订发布|出台|发布|印发|下发|公布|颁布|施行|实施|生效|发生|出现"
+"""Verbs that close an event in running text: the compiler's list without 审定/核准/确认…, which in
+prose mostly describe how a document is prepared ("经主要负责人审定后报送"), not what starts a clock."""
 _XUNIT = r"(?:个?工作日|个月|小时|天|日|个?周)"
 _XWINDOW_TAIL = rf"(?:,?(?:应|须|要|并)?(?:在|于)?\d+{_XUNIT}内)?"
 _XCOUNT_TAIL = r"(?:[^,;:。()]{0,16}?(?:不少于|不低于|至少)要?[^\d,;:。()]{0,8}?\d+次)?"
@@ -38,7 +40,7 @@ _XLEAD = re.compile(r"在|待|自|从|收到")
 _X_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("trigger", re.compile(rf"(?:待|收到){_XSTOP}{{1,30}}?(?:以)?后(?:及时)?{_XWINDOW_TAIL}")),
     ("trigger", re.compile(
-        rf"(?:^|(?<=[。;,:!?()“”\"]))(?P<ev>{_XSTOP}{{1,40}}?(?:{_VERBS}|(?:通过|批准){_XSTOP}{{0,12}}?))"
+        rf"(?:^|(?<=[。;,:!?()“”\"]))(?P<ev>{_XSTOP}{{1,40}}?(?:{_XVERBS}|(?:通过|批准){_XSTOP}{{0,12}}?))"
         rf"(?:以)?后(?:及时)?{_XWINDOW_TAIL}")),
     ("window", re.compile(
         rf"(?:与{_XSTOP}{{1,8}}?同步(?:公开|发布)?,?)?(?:最迟不超过|最迟不得超过|最迟|不得超过|不超过|不迟于)"
@@ -46,10 +48,17 @@ _X_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("rhythm", re.compile(
         r"(?:(?:自|从)?\d{4}年(?:\d{1,2}月)?(?:起|开始))?"
         r"(?:[\u4e00-\u9fff]{0,6}\(\d{1,2}月?[-~—–至到]\d{1,2}月\)|(?<!\d)\d{1,2}月?[-~—–至到]\d{1,2}月)?"
-        r"每(?:月|季度|半年|年)(?:\d{1,2}月)?(?:\d{1,2}日|底)?前?" + _XCOUNT_TAIL)),
+        r"每(?:个?工作日|月|季度|半年|年|周[一二三四五六日]?)(?:\d{1,2}月)?(?:\d{1,2}日|底)?前?" + _XCOUNT_TAIL)),
+    ("trigger", re.compile(rf"(?:自|从){_XSTOP}{{1,40}}?之日起\d+{_XUNIT}内")),
+    ("window", re.compile(r"(?:可以?)?延长\d{1,3}(?:个?工作日|个月|天|日)")),
+    ("rhythm", re.compile(r"(?<![\d.])\d{1,2}个?(?:月|周)[^\d,;:。()]{0,6}?1次")),
+    # A stage's window, in brackets after its name ("自查摸底阶段（7月3日至7月15日）"); a bare range in
+    # running text is mostly when something happened ("7月9日至17日，督查组…进行了督查").
+    ("range", re.compile(r"(?<=\()(?:\d{4}年)?\d{1,2}月\d{1,2}日(?:至|到|-)(?:\d{1,2}月)?\d{1,2}日(?=\))")),
+    ("target", re.compile(r"(?:到|至)\d{4}年(?![\d底内前月第上下全])|(?<![\d.])\d{4}年(?=基本|全面|初步)")),
     ("date", re.compile(
-        r"(?<!\d)(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日|底|上旬|中旬|下旬)?前"
-        r"|(?<!\d)(?:\d{4}年)?\d{1,2}月底"
+        r"(?<![\d至止])(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日|底|上旬|中旬|下旬)?前"
+        r"|(?<![\d至止])(?:\d{4}年)?\d{1,2}月底"
         r"|(?<!\d)(?:\d{4}年)?(?:第?\d季度|[上下]半年)(?:底前?|前|内)")),
     ("year", re.compile(r"(?<![\d全每])(?:\d{4}|[今本当明次])?年(?:底前?|内)" + _XCOUNT_TAIL)),
     # "发布…月报、季报信息": the reports' rhythms (年报 alone is too often a document's name).
