@@ -72,3 +72,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 
+
+def head_revision() -> str:
+    """The newest schema revision the migrations define (what ``upgrade`` brings a store to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    if head is None:
+        raise RuntimeError(f"{MIGRATIONS_DIR}: the migrations define no revision")
+    return head

@@ -374,12 +374,17 @@ class NodeReader:
     of stopping at the first problem (the Terraform/pydantic habit).
     """
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, explained: Iterable[Diagnostic] = ()) -> None:
         self.file = file
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
+        # Places the YAML layer already reported (a refused alias stands in as an empty
+        # scalar): no second error there, so one defect gives one message, not a cascade.
+        self.explained = frozenset((d.line, d.path) for d in explained)
 
     def error(self, line: int, code: str, path: str, message: str) -> None:
+        if (line, path) in self.explained:
+            return
         self.errors.append(Diagnostic(file=self.file, line=line, code=code, path=path, message=message))
 
     def warn(self, line: int, code: str, path: str, message: str) -> None:

@@ -169,10 +169,10 @@ class _Session:
 class _PlanReader:
     """Validates one plan file's node tree and builds its :class:`Plan`."""
 
-    def __init__(self, session: _Session, file: str) -> None:
+    def __init__(self, session: _Session, file: str, *, yaml_errors: Sequence[Diagnostic] = ()) -> None:
         self.session = session
         self.file = file
-        self.r = NodeReader(file)
+        self.r = NodeReader(file, explained=yaml_errors)
         self.plan_year: int | None = None
         self.published: dt.date | None = None
         self.directory: UnitDirectory | None = None
@@ -632,7 +632,7 @@ def load_plans(paths: Sequence[Path], *, units_dirs: Sequence[Path] | None = Non
         if root is None:
             errors.extend(yaml_errors)
             continue
-        reader = _PlanReader(session, file)
+        reader = _PlanReader(session, file, yaml_errors=yaml_errors)
         plan, plan_id, id_node = reader.read(root)
         if plan_id is not None and id_node is not None:
             if plan_id in seen_ids:
