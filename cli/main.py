@@ -20,6 +20,7 @@ from .plan_cmd import plan
 from .store_cmd import db, obligations, plan_import_command, units
 from .web_cmd import serve_cmd, user
 from .events_cmd import complete_cmd, event, extend, triggers, waive_cmd
+from .progress_cmd import progress
 from .inbox_cmd import inbox
 from .audit_cmd import audit_group
 from .report_cmd import calendar_feed_cmd, report_cmd, scores_cmd
@@ -55,6 +56,7 @@ cli.add_command(triggers)
 cli.add_command(event)
 cli.add_command(complete_cmd)
 cli.add_command(waive_cmd)
+cli.add_command(progress)
 cli.add_command(extend)
 cli.add_command(audit_group)
 cli.add_command(report_cmd)

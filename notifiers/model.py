@@ -47,7 +47,7 @@ ESCALATION_STAGES: frozenset[str] = frozenset({"escalate_leader", "escalate_supe
 #: ``weekly`` — the weekly repeat of what is still overdue and of missed check-ins (每周汇总);
 #: ``escalation`` — a summary by unit for a leader or the supervising office (升级督办);
 #: ``bulletin`` — the weekly 督办通报 ranking units, with a chart.
-SectionKind: TypeAlias = Literal["changes", "weekly", "escalation", "bulletin"]
+SectionKind: TypeAlias = Literal["changes", "cc", "weekly", "escalation", "bulletin"]
 SECTION_KINDS: tuple[str, ...] = get_args(SectionKind)
 #: Section titles of a single-role digest (built from ``items`` alone).
 DEFAULT_TITLES = {"clerk": "督办事项", "leader": "逾期升级督办（按督办规定抄送您）", "supervisor": "逾期升级督办（报督查室）"}
@@ -88,6 +88,8 @@ class DigestItem:
     checkin: bool = False
     #: The one link to act on the item (the dashboard page with its forms); "" for the digest's link.
     link: str = ""
+    #: Every obligation whose parts the card folds (the head's included): what the outbox row records.
+    obligation_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.colour not in COLOURS:

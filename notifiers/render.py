@@ -310,13 +310,14 @@ def digest_context(digest: Digest, *, contact: str, requirement_width: int = 60)
     """The variables every template sees (documented in docs/notifications.md)."""
     sections = digest.parts
     kinds = {section.kind for section in sections}
-    totals = {kind: sum(s.total for s in sections if s.kind == kind) for kind in ("changes", "weekly", "escalation")}
+    totals = {kind: sum(s.total for s in sections if s.kind == kind) for kind in ("changes", "cc", "weekly", "escalation")}
     return {
         "sections": sections,
         "sections_shown": any(s.items or s.summary or s.ranking for s in sections),
         "kinds": kinds,
         "changes_total": totals["changes"],
         "weekly_total": totals["weekly"],
+        "cc_total": totals["cc"],
         "escalation_total": totals["escalation"],
         "week": digest.as_of.isocalendar().week,
         "default_title": "督办事项",

@@ -10,6 +10,7 @@ range of days, and the two must agree on every match and every decision.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -36,6 +37,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 EvaluateFn = Callable[[ReminderPolicy, Sequence[Candidate]], Mapping[str, Matched]]
+
+
+def rhythm_policy() -> ReminderPolicy:
+    """The shipped policy plus a per-item overdue rhythm (overdue 6, 11, 16, …).
+
+    The shipped ruleset repeats still-overdue items in the weekly digest instead
+    (issue 13), but ``overdue_every`` stays part of the policy language, so the
+    hand-written semantics below are checked on a policy that has it.
+    """
+    base = default_policy()
+    rhythm = Stage(id="overdue_repeat", ladder=True, when=Condition(kind="overdue_every", days=6, every=5),
+                   to=("clerk",), label="逾期持续提醒")
+    at = base.stage_ids.index("overdue_1") + 1
+    return replace(base, stages=(*base.stages[:at], rhythm, *base.stages[at:]))
+
+
 EVALUATORS: dict[str, EvaluateFn] = {"plain": rules_plain.evaluate, "durable": rules_durable.evaluate}
 
 
@@ -128,8 +145,10 @@ def test_durable_and_plain_decide_the_same(case: tuple[ReminderPolicy, list[Cand
     check_decision_invariants(policy, batch, verdicts)
 
 
-def test_durable_and_plain_agree_on_a_dense_grid_of_the_shipped_policy() -> None:
-    policy = default_policy()
+@pytest.mark.parametrize("make_policy", [default_policy, rhythm_policy])
+def test_durable_and_plain_agree_on_a_dense_grid_of_the_shipped_policy(
+        make_policy: Callable[[], ReminderPolicy]) -> None:
+    policy = make_policy()
     ladder = [s.id for s in policy.stages if s.ladder and s is not policy.repeat_stage]
     patterns = [frozenset(ladder[:n]) for n in range(len(ladder) + 1)]
     patterns += [frozenset({"escalate_leader"}), frozenset({"escalate_leader", "escalate_supervisor", *ladder})]
@@ -148,7 +167,7 @@ def evaluator(request: pytest.FixtureRequest) -> EvaluateFn:
 
 
 def verdict_of(evaluator: EvaluateFn, candidate: Candidate, policy: ReminderPolicy | None = None) -> Any:
-    (verdict,) = evaluate_and_decide(policy or default_policy(), [candidate], evaluator)
+    (verdict,) = evaluate_and_decide(policy or rhythm_policy(), [candidate], evaluator)
     return verdict
 
 
@@ -187,7 +206,7 @@ def test_escalations_after_downtime_are_sent_unless_they_catch_up_by_skipping(ev
     candidate = Candidate(id="occ:8", wd_to_due=-12, recorded=LADDER_UP_TO_OVERDUE_1)
     assert actions(verdict_of(evaluator, candidate)) == [
         ("overdue_repeat", "send", 2), ("escalate_leader", "send", None), ("escalate_supervisor", "send", None)]
-    strict = apply_overrides(default_policy(), {"catch_up": {"escalate_leader": "skip",
+    strict = apply_overrides(rhythm_policy(), {"catch_up": {"escalate_leader": "skip",
                                                              "escalate_supervisor": "skip"}})
     assert actions(verdict_of(evaluator, candidate, strict)) == [
         ("overdue_repeat", "send", 2), ("escalate_leader", "skip", None), ("escalate_supervisor", "skip", None)]

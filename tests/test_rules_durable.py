@@ -12,6 +12,7 @@ import json
 import random
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,12 @@ def test_duplicate_candidate_ids_are_refused_before_the_engine() -> None:
 
 
 def test_two_evaluations_in_a_row_do_not_see_each_other() -> None:
-    policy = default_policy()
+    # The shipped ruleset has no per-item rhythm any more (weekly digest); the language still has it.
+    base = default_policy()
+    at = base.stage_ids.index("overdue_1") + 1
+    rhythm = Stage(id="overdue_repeat", ladder=True, when=Condition(kind="overdue_every", days=6, every=5),
+                   to=("clerk",), label="逾期持续提醒")
+    policy = replace(base, stages=(*base.stages[:at], rhythm, *base.stages[at:]))
     first = [Candidate(id=f"occ:{i}", wd_to_due=10) for i in range(50)]
     second = [Candidate(id=f"occ:{i}", wd_to_due=-11, repeats_recorded=1) for i in range(50)]
     a = rules_durable.run(policy, first)

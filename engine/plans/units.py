@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ...errors import DubanError
 from ..common.strictyaml import Diagnostic, NodeReader, YamlMap, YamlNode, YamlScalar, YamlSeq, join_path, read_yaml
@@ -453,7 +453,16 @@ def load_directory(path: Path, *, display: str | None = None) -> DirectoryLoad:
             groups.append(group)
             group_node_of.setdefault(group.name, (i, node))
 
-    # Names must be unambiguous after normalisation, across units, aliases and groups.
+    _check_unique_names(reader, units, groups)
+    directory = UnitDirectory(id=dir_id or path.stem, name=name or "", supervisor=(supervisor or "").strip(),
+                              units=tuple(units), groups=tuple(groups), demo_contacts=bool(demo), file=file)
+    _check_references(reader, directory, group_node_of, supervisor, supervisor_node)
+    return DirectoryLoad(directory=directory, errors=tuple(sorted(reader.errors, key=lambda d: d.line)),
+                         warnings=tuple(sorted(reader.warnings, key=lambda d: d.line)))
+
+
+def _check_unique_names(reader: NodeReader, units: Sequence[Unit], groups: Sequence[UnitGroup]) -> None:
+    """Names must be unambiguous after normalisation, across units, aliases, full names and groups."""
     seen: dict[str, tuple[str, str, str, int]] = {}
     named: tuple[tuple[str, Sequence[Unit | UnitGroup]], ...] = (("units", units), ("groups", groups))
     for kind, items in named:
@@ -473,8 +482,11 @@ def load_directory(path: Path, *, display: str | None = None) -> DirectoryLoad:
                 elif first is None:
                     seen[key] = (item.name, written, role, item.line)
 
-    directory = UnitDirectory(id=dir_id or path.stem, name=name or "", supervisor=(supervisor or "").strip(),
-                              units=tuple(units), groups=tuple(groups), demo_contacts=bool(demo), file=file)
+
+def _check_references(reader: NodeReader, directory: UnitDirectory,
+                      group_node_of: Mapping[str, tuple[int, YamlNode | None]], supervisor: str | None,
+                      supervisor_node: YamlNode | None) -> None:
+    """Every group member is known, groups expand to units, and the supervisor is one unit."""
     _expanded, problems = _expand_groups(directory.units, directory.groups, directory._index)
     for group, kind, detail in problems:
         index, group_node = group_node_of.get(group.name, (0, None))
@@ -495,5 +507,3 @@ def load_directory(path: Path, *, display: str | None = None) -> DirectoryLoad:
             reader.error(supervisor_node.line, "unknown-unit", "supervisor",
                          f"supervisor {supervisor!r} is {what}; it must name one unit (it receives escalations)"
                          + (f" (did you mean {' or '.join(repr(h) for h in hint)}?)" if hint else ""))
-    return DirectoryLoad(directory=directory, errors=tuple(sorted(reader.errors, key=lambda d: d.line)),
-                         warnings=tuple(sorted(reader.warnings, key=lambda d: d.line)))

@@ -39,7 +39,7 @@ from ...notifiers.sheets import XLSX_TYPE, ListSheet, items_workbook
 from .policy import ReminderPolicy
 
 #: Section order in an email: what happened today first, then the weekly views.
-_ORDER: Mapping[SectionKind, int] = {"escalation": 0, "changes": 1, "weekly": 2, "bulletin": 3}
+_ORDER: Mapping[SectionKind, int] = {"escalation": 0, "changes": 1, "cc": 2, "weekly": 3, "bulletin": 4}
 _ROLE_RANK: Mapping[str, int] = {"clerk": 0, "leader": 1, "supervisor": 2}
 
 
@@ -88,6 +88,10 @@ class Mailbox:
     name: str
     roles: set[str] = field(default_factory=set)
     units: dict[str, None] = field(default_factory=dict)
+    #: The units directories (plans' supervising offices) whose items the mailbox holds.
+    directories: set[str] = field(default_factory=set)
+    #: Why the email exists besides its items (``delivery_failed``, ``recipient_problem``): the outbox row's stage.
+    flags: set[str] = field(default_factory=set)
     #: (kind, role) → the sent stages for the section (changes, escalation today).
     sent: dict[tuple[SectionKind, Role], list[Sent]] = field(default_factory=lambda: defaultdict(list))
     #: (kind, role) → the still-open facts the section lists besides today's changes.
@@ -136,7 +140,8 @@ def lines(facts_and_stages: Iterable[tuple[Fact, str, str]], policy: ReminderPol
             task_no=head.task_no, task_title=head.task_title, requirement_no=head.requirement_no,
             requirement_text=head.requirement_text, unit=head.unit, deadline_phrase=head.phrase, due=head.due,
             working_days_left=head.wd, colour=policy.colour(head.wd), stage=stage, stage_label=label,
-            parts=parts, checkin=all_checkins, link=f"{link}/obligations/{head.obligation_id}"))
+            parts=parts, checkin=all_checkins, link=f"{link}/obligations/{head.obligation_id}",
+            obligation_ids=tuple(sorted({f.obligation_id for f, _s, _l in members}))))
     out.sort(key=lambda i: (i.checkin, i.working_days_left, i.due, i.task_no, i.requirement_no, i.unit))
     return out
 
@@ -175,6 +180,7 @@ def unit_summaries(facts: Iterable[Fact], *, yellow_within: int,
 
 _TITLES: Mapping[tuple[SectionKind, str], str] = {
     ("changes", "clerk"): "今日新提醒",
+    ("cc", "clerk"): "抄送：配合事项（牵头单位的今日提醒）",
     ("weekly", "clerk"): "每周汇总：仍逾期事项与待报进展",
     ("escalation", "leader"): "逾期升级：报单位负责人",
     ("escalation", "supervisor"): "逾期升级：报督查室",
@@ -191,6 +197,7 @@ def _weekly_label(fact: Fact) -> str:
 def compose(box: Mailbox, *, key: str, as_of: dt.date, policy: ReminderPolicy, dashboard_url: str) -> Digest:
     """The digest of one address: sections in order, caps applied, the full lists attached."""
     budget = policy.max_items
+    listed: set[tuple[str, int, int, str]] = set()  # one line per requirement and unit in the whole email
     sections: list[DigestSection] = []
     sheets: list[ListSheet] = []
     kinds = sorted(set(box.sent) | set(box.state) | set(box.summary) | ({("bulletin", "supervisor")}
@@ -202,7 +209,9 @@ def compose(box: Mailbox, *, key: str, as_of: dt.date, policy: ReminderPolicy, d
         today_lines = {s.fact.line_key for s in today}
         rest = lines(((f, "weekly", _weekly_label(f)) for f in box.state.get((kind, role), [])
                       if f.line_key not in today_lines), policy, dashboard_url)
-        items = fresh + [i for i in rest if (i.obligation_id, i.unit) not in seen]
+        items = [i for i in fresh + [i for i in rest if (i.obligation_id, i.unit) not in seen]
+                 if _card_key(i) not in listed]
+        listed.update(_card_key(i) for i in items)
         summary = box.summary.get((kind, role), ())
         if not items and not summary and kind != "bulletin":
             continue
@@ -232,6 +241,11 @@ def compose(box: Mailbox, *, key: str, as_of: dt.date, policy: ReminderPolicy, d
 
 
 _CHART_CID = "bulletin-chart@duban"
+
+
+def _card_key(item: DigestItem) -> tuple[str, int, int, str]:
+    """A card's identity in an email: the requirement (plan, task, number) and the unit."""
+    return item.plan_title, item.task_no, item.requirement_no, item.unit
 
 
 def cap_check(digest: Digest, policy: ReminderPolicy) -> None:

@@ -24,8 +24,9 @@ from email.headerregistry import Address
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ...notifiers.abc import Notifier, OutgoingMessage
+from ...notifiers.abc import DeliveryResult, HeaderValueError, Notifier, OutgoingMessage
 from ...notifiers.model import Attachment
+from ...notifiers.render import check_address
 from ...store import audit
 from ...store.models import Notification, NotificationAttachment
 
@@ -67,17 +68,24 @@ def deliver_pending(
                 return report
             last_id = rows[-1].id
             files = _attachments(session, [r.key for r in rows])
-            messages = [
-                OutgoingMessage(key=r.key, message_id=r.message_id, sender=sender,
-                                recipient=str(Address(display_name=r.recipient_name, addr_spec=r.recipient)),
-                                subject=r.subject, text=r.body_text, html=r.body_html or "",
-                                created=r.created_at, attachments=files.get(r.key, ()))
-                for r in rows
-            ]
-            results = notifier.send_batch(messages)
-            if len(results) != len(rows):
-                raise RuntimeError(f"notifier {notifier.name!r} returned {len(results)} results for {len(rows)} messages")
-            for row, res in zip(rows, results):
+            sendable: list[Notification] = []
+            messages: list[OutgoingMessage] = []
+            outcomes: list[tuple[Notification, DeliveryResult]] = []
+            for r in rows:
+                try:
+                    messages.append(_message(r, sender, files.get(r.key, ())))
+                    sendable.append(r)
+                except (HeaderValueError, ValueError, IndexError) as exc:
+                    # A row that cannot become a message fails alone (reported the next working day).
+                    outcomes.append((r, DeliveryResult(key=r.key, status="failed",
+                                                       detail=f"cannot be encoded: {exc}")))
+            results = notifier.send_batch(messages) if messages else []
+            if len(results) != len(sendable):
+                raise RuntimeError(f"notifier {notifier.name!r} returned {len(results)} results for "
+                                   f"{len(sendable)} messages")
+            outcomes.extend(zip(sendable, results))
+            outcomes.sort(key=lambda pair: pair[0].id)
+            for row, res in outcomes:
                 if res.key != row.key:
                     raise RuntimeError(f"notifier {notifier.name!r} answered for {res.key!r}, expected {row.key!r}")
                 before = {"status": row.status, "attempts": row.attempts}
@@ -97,6 +105,15 @@ def deliver_pending(
                              object_type="notification", object_id=row.key, before=before,
                              after={"status": row.status, "attempts": row.attempts, "recipient": row.recipient,
                                     **({"detail": row.last_error} if row.last_error else {})})
+
+
+def _message(row: Notification, sender: str, files: tuple[Attachment, ...]) -> OutgoingMessage:
+    """The stored row as a message; raises if its recipient cannot go into a header."""
+    check_address("recipient", row.recipient, row.recipient_name or "")
+    return OutgoingMessage(key=row.key, message_id=row.message_id, sender=sender,
+                           recipient=str(Address(display_name=row.recipient_name, addr_spec=row.recipient)),
+                           subject=row.subject, text=row.body_text, html=row.body_html or "",
+                           created=row.created_at, attachments=files)
 
 
 def _attachments(session: Session, keys: list[str]) -> dict[str, tuple[Attachment, ...]]:

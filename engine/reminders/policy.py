@@ -28,7 +28,6 @@ every: E}}``                   (repeat index k = 1, 2, …)
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -41,7 +40,10 @@ from typing import Any, Literal, TypeAlias, get_args
 
 from ...rules import RULESETS_DIR
 from ...errors import DubanError
-from ..common.strictyaml import Diagnostic, YamlNode, node_at, read_yaml, to_plain
+from ..common.strictyaml import Diagnostic, YamlNode, read_yaml, to_plain
+from .policy_check import MAX_DAYS, Checker, PolicyError, did_you_mean
+
+__all__ = ["MAX_DAYS", "PolicyError"]  # re-exported: they are part of the policy's interface
 
 ConditionKind: TypeAlias = Literal["before", "on_due", "overdue", "overdue_every"]
 CatchUp: TypeAlias = Literal["send", "skip"]
@@ -56,13 +58,7 @@ DEFAULT_POLICY_PATH = RULESETS_DIR / "reminders.yaml"
 RULESET_NAME = "reminders"
 SUPPORTED_VERSIONS = (1,)
 
-#: Upper bound for every day count in a policy: about four working years.
-#: It keeps the rule arithmetic (repeat index × interval) far from overflow
-#: in the rules engine's C integers, and a larger number is a typo anyway.
-MAX_DAYS = 1000
-
 _STAGE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
 
 _TOP_KEYS = ("ruleset", "version", "colours", "digest", "checkins", "stages")
 _DIGEST_KEYS = ("weekly_on", "max_items", "escalation_max_items")
@@ -80,29 +76,12 @@ OVERRIDE_KEYS = ("lead_times", "overdue_every", "escalate_leader_after",
                  "escalate_supervisor_after", "yellow_within", "catch_up")
 
 
-class PolicyError(DubanError, ValueError):
-    """The policy file or its overrides are invalid; lists every problem.
-
-    ``diagnostics`` holds one :class:`~duban.engine.common.strictyaml.Diagnostic`
-    per problem (file, line, stable code, field path, message naming the
-    stage), so a CLI can print them and a test can match codes.
-    """
-
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        self.diagnostics = tuple(diagnostics)
-        super().__init__("invalid reminder policy:\n" + "\n".join(d.format() for d in self.diagnostics))
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        return tuple(d.code for d in self.diagnostics)
-
-
 class UnknownStageError(DubanError, KeyError):
     """A stage id that the policy does not define (e.g. recorded under an older policy)."""
 
     def __init__(self, stage_id: str, known: Sequence[str]) -> None:
         self.stage_id = stage_id
-        super().__init__(f"no stage {stage_id!r} in the policy{_did_you_mean(stage_id, known)}; "
+        super().__init__(f"no stage {stage_id!r} in the policy{did_you_mean(stage_id, known)}; "
                          f"stages: {', '.join(known)}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -393,7 +372,7 @@ def _digest_problems(policy: ReminderPolicy) -> list[tuple[str, str, str]]:
     for i, stage_id in enumerate(policy.checkin_stages or ()):
         if stage_id not in known:
             out.append(("unknown-stage", f"checkins.stages[{i}]",
-                        f"no stage {stage_id!r} in the policy{_did_you_mean(str(stage_id), known)}"))
+                        f"no stage {stage_id!r} in the policy{did_you_mean(str(stage_id), known)}"))
         elif stage_id in seen:
             out.append(("duplicate-value", f"checkins.stages[{i}]", f"stage {stage_id!r} is listed twice"))
         seen.add(stage_id)
@@ -402,93 +381,7 @@ def _digest_problems(policy: ReminderPolicy) -> list[tuple[str, str, str]]:
 
 # --------------------------------------------------------------------------- reading
 
-class _Checker:
-    """Collects diagnostics while reading plain data (text from YAML, or native values)."""
-
-    def __init__(self, file: str, root: YamlNode | None) -> None:
-        self.file = file
-        self.root = root
-        self.problems: list[Diagnostic] = []
-
-    def line(self, path: str) -> int:
-        if self.root is None:
-            return 1
-        parts = path.split(".")
-        while parts:
-            node = node_at(self.root, ".".join(parts))
-            if node is not None:
-                return node.line
-            parts.pop()
-        return self.root.line
-
-    def error(self, path: str, code: str, message: str, *, stage: str | None = None) -> None:
-        if stage is not None:
-            message = f"stage {stage!r}: {message}"
-        self.problems.append(Diagnostic(file=self.file, line=self.line(path), code=code, path=path,
-                                        message=message))
-
-    def mapping(self, value: Any, path: str, allowed: Sequence[str], required: Sequence[str] = (),
-                *, stage: str | None = None) -> dict[str, Any] | None:
-        if not isinstance(value, Mapping):
-            self.error(path, "wrong-type", f"expected a mapping, got {value!r}", stage=stage)
-            return None
-        misspelt: set[str] = set()
-        for key in value:
-            if key not in allowed:
-                misspelt.update(difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6))
-                self.error(f"{path}.{key}" if path else str(key), "unknown-field",
-                           f"unknown field {key!r}{_did_you_mean(str(key), allowed)}; "
-                           f"allowed here: {', '.join(allowed)}", stage=stage)
-        for key in required:
-            if key not in value and key not in misspelt:
-                self.error(f"{path}.{key}" if path else key, "missing-field",
-                           f"required field {key!r} is missing", stage=stage)
-        return {key: value[key] for key in allowed if key in value}
-
-    def integer(self, value: Any, path: str, *, low: int, high: int = MAX_DAYS,
-                stage: str | None = None, what: str = "a whole number of working days") -> int | None:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            self.error(path, "bad-int", f"expected {what}, got {value!r}", stage=stage)
-            return None
-        if isinstance(value, str):
-            if not _DECIMAL.fullmatch(value.strip()):
-                hint = " (no leading zeros: YAML 1.1 would read 010 as 8)" if re.fullmatch(r"0[0-9]+", value) else ""
-                self.error(path, "bad-int", f"expected {what}, got {value!r}{hint}",
-                           stage=stage)
-                return None
-            number = int(value)
-        else:
-            number = value
-        if not low <= number <= high:
-            self.error(path, "out-of-range", f"expected {what} in {low}..{high}, got {value!r}", stage=stage)
-            return None
-        return number
-
-    def boolean(self, value: Any, path: str, *, stage: str | None = None) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value in ("true", "false"):
-            return value == "true"
-        self.error(path, "bad-bool", f"expected true or false, got {value!r} "
-                   "(yes/no/on/off are not accepted)", stage=stage)
-        return None
-
-    def choice(self, value: Any, path: str, choices: Sequence[str], *, stage: str | None = None) -> str | None:
-        if isinstance(value, str) and value in choices:
-            return value
-        hint = _did_you_mean(value, choices) if isinstance(value, str) else ""
-        self.error(path, "bad-choice", f"{value!r} is not one of {', '.join(choices)}{hint}", stage=stage)
-        return None
-
-    def text(self, value: Any, path: str, *, stage: str | None = None) -> str | None:
-        if isinstance(value, str) and value.strip():
-            return value
-        self.error(path, "empty-value" if isinstance(value, str) else "wrong-type",
-                   f"expected non-empty text, got {value!r}", stage=stage)
-        return None
-
-
-def _read_when(check: _Checker, value: Any, path: str, stage: str | None) -> Condition | None:
+def _read_when(check: Checker, value: Any, path: str, stage: str | None) -> Condition | None:
     when = check.mapping(value, path, CONDITION_KINDS, stage=stage)
     if when is None:
         return None
@@ -517,7 +410,7 @@ def _read_when(check: _Checker, value: Any, path: str, stage: str | None) -> Con
     return None if days is None else Condition(kind=kind, days=days)  # type: ignore[arg-type]
 
 
-def _read_stage(check: _Checker, value: Any, index: int) -> Stage | None:
+def _read_stage(check: Checker, value: Any, index: int) -> Stage | None:
     path = f"stages[{index}]"
     raw_id = value.get("id") if isinstance(value, Mapping) else None
     name = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
@@ -570,7 +463,7 @@ def parse_policy(data: Any, *, source: str, root: YamlNode | None = None) -> Rem
     diagnostics carry line numbers. Raises :class:`PolicyError` with every
     problem found.
     """
-    check = _Checker(source, root)
+    check = Checker(source, root)
     top = check.mapping(data, "", _TOP_KEYS, ("ruleset", "version", "colours", "stages"))
     if top is None:
         raise PolicyError(check.problems)
@@ -630,7 +523,7 @@ class _Probe:
     checkin_stages: tuple[str, ...] = ()
 
 
-def _read_digest(check: _Checker, value: Any) -> dict[str, Any]:
+def _read_digest(check: Checker, value: Any) -> dict[str, Any]:
     """``digest: {weekly_on, max_items, escalation_max_items}``, each optional."""
     fields = check.mapping(value, "digest", _DIGEST_KEYS)
     out: dict[str, Any] = {}
@@ -722,7 +615,7 @@ def apply_overrides(policy: ReminderPolicy, overrides: Mapping[str, Any], *,
     overrides in its ``source``; its :attr:`~ReminderPolicy.policy_hash`
     differs from the file's whenever a value really changed.
     """
-    check = _Checker(source, None)
+    check = Checker(source, None)
     fields = check.mapping(overrides, "", OVERRIDE_KEYS)
     if fields is None:
         raise PolicyError(check.problems)
@@ -738,26 +631,13 @@ def apply_overrides(policy: ReminderPolicy, overrides: Mapping[str, Any], *,
                     return None
                 return i
         check.error(key, "override-no-stage", f"the policy ({policy.source}) has no stage {stage_id!r} "
-                    f"for {key} to change{_did_you_mean(stage_id, [s.id for s in stages])}")
+                    f"for {key} to change{did_you_mean(stage_id, [s.id for s in stages])}")
         return None
 
     if "lead_times" in fields:
         stages = _with_lead_times(check, stages, fields["lead_times"])
     if "overdue_every" in fields:
-        every = check.integer(fields["overdue_every"], "overdue_every", low=1)
-        index = next((i for i, s in enumerate(stages) if s.when.kind == "overdue_every"), None)
-        if index is None:
-            check.error("overdue_every", "override-no-stage",
-                        f"the policy ({policy.source}) has no overdue_every stage to change")
-        elif every is not None:
-            old = stages[index].when
-            anchor = old.days - old.every
-            start = max(1, anchor + every)
-            if start > MAX_DAYS:
-                check.error("overdue_every", "out-of-range", f"overdue_every {every!r} puts the first repeat "
-                            f"at {start} working days overdue, beyond {MAX_DAYS}")
-            else:
-                stages[index] = replace(stages[index], when=Condition(kind="overdue_every", days=start, every=every))
+        _with_rhythm(check, stages, fields["overdue_every"], policy.source)
     for key, stage_id in (("escalate_leader_after", "escalate_leader"),
                           ("escalate_supervisor_after", "escalate_supervisor")):
         if key in fields:
@@ -770,19 +650,7 @@ def apply_overrides(policy: ReminderPolicy, overrides: Mapping[str, Any], *,
         if threshold is not None:
             yellow_within = threshold
     if "catch_up" in fields:
-        modes = fields["catch_up"]
-        if not isinstance(modes, Mapping):
-            check.error("catch_up", "wrong-type", f"expected a mapping of stage id to send/skip, got {modes!r}")
-        else:
-            for stage_id, mode in modes.items():
-                index = next((i for i, s in enumerate(stages) if s.id == stage_id), None)
-                if index is None:
-                    check.error(f"catch_up.{stage_id}", "override-no-stage",
-                                f"no stage {stage_id!r}{_did_you_mean(str(stage_id), [s.id for s in stages])}")
-                    continue
-                chosen = check.choice(mode, f"catch_up.{stage_id}", CATCH_UPS)
-                if chosen is not None:
-                    stages[index] = replace(stages[index], catch_up=chosen)  # type: ignore[arg-type]
+        _with_catch_up(check, stages, fields["catch_up"])
     if not check.problems:
         for code, path, message in _cross_stage_problems(stages):
             check.error(path, code, f"after overrides: {message}")
@@ -798,7 +666,41 @@ def apply_overrides(policy: ReminderPolicy, overrides: Mapping[str, Any], *,
                           version=policy.version, source=f"{policy.source} + {source} ({applied})")
 
 
-def _with_lead_times(check: _Checker, stages: list[Stage], raw: Any) -> list[Stage]:
+def _with_rhythm(check: Checker, stages: list[Stage], raw: Any, source: str) -> None:
+    """Change the ``overdue_every`` stage's interval in place, keeping its anchor (start − every)."""
+    every = check.integer(raw, "overdue_every", low=1)
+    index = next((i for i, s in enumerate(stages) if s.when.kind == "overdue_every"), None)
+    if index is None:
+        check.error("overdue_every", "override-no-stage", f"the policy ({source}) has no overdue_every stage to change")
+        return
+    if every is None:
+        return
+    old = stages[index].when
+    start = max(1, old.days - old.every + every)
+    if start > MAX_DAYS:
+        check.error("overdue_every", "out-of-range", f"overdue_every {every!r} puts the first repeat "
+                    f"at {start} working days overdue, beyond {MAX_DAYS}")
+        return
+    stages[index] = replace(stages[index], when=Condition(kind="overdue_every", days=start, every=every))
+
+
+def _with_catch_up(check: Checker, stages: list[Stage], modes: Any) -> None:
+    """Set per-stage catch-up modes in place (``catch_up: {stage id: send|skip}``)."""
+    if not isinstance(modes, Mapping):
+        check.error("catch_up", "wrong-type", f"expected a mapping of stage id to send/skip, got {modes!r}")
+        return
+    for stage_id, mode in modes.items():
+        index = next((i for i, s in enumerate(stages) if s.id == stage_id), None)
+        if index is None:
+            check.error(f"catch_up.{stage_id}", "override-no-stage",
+                        f"no stage {stage_id!r}{did_you_mean(str(stage_id), [s.id for s in stages])}")
+            continue
+        chosen = check.choice(mode, f"catch_up.{stage_id}", CATCH_UPS)
+        if chosen is not None:
+            stages[index] = replace(stages[index], catch_up=chosen)  # type: ignore[arg-type]
+
+
+def _with_lead_times(check: Checker, stages: list[Stage], raw: Any) -> list[Stage]:
     """The stages with the ladder's ``before`` stages replaced by one ``before_N`` per lead time.
 
     The new stages take the place of the old ones (or open the ladder when
@@ -829,8 +731,3 @@ def _with_lead_times(check: _Checker, stages: list[Stage], raw: Any) -> list[Sta
                         f"lead time makes stage id {stage.id!r}, already used by another stage")
     # No replaced stage lies before insert_at, so it is also the insertion index in `kept`.
     return kept[:insert_at] + new + kept[insert_at:]
-
-
-def _did_you_mean(word: str, candidates: Sequence[str] | Any) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=2, cutoff=0.6)
-    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)" if close else ""

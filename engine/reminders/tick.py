@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ...notifiers.abc import HeaderValueError
 from ...notifiers.chart import ranking_chart
-from ...notifiers.model import Digest, RankRow, SectionKind
-from ...notifiers.render import DigestRenderer, check_address, cn_date, render_digest
+from ...notifiers.model import Digest, DigestItem, RankRow, SectionKind
+from ...notifiers.render import DigestRenderer, DigestTemplateError, check_address, cn_date, render_digest
 from ...store import audit
 from ...store.bulk import bulk_insert
 from ...store.models import (
@@ -69,23 +69,29 @@ from .policy import ReminderPolicy
 #: (wired by the runtime from the services' scores; the reminders room does not import services).
 ScoresFn = Callable[[Session, dt.date, str], Sequence[RankRow]]
 
+#: The co-units (unit id, name) of each requirement id: who is copied (抄送) on the lead's changes
+#: (wired by the runtime from the services' queries).
+CoUnitsFn = Callable[[Session, Sequence[int]], Mapping[int, Sequence[tuple[int, str]]]]
+
+#: Note lines for a directory's supervising office (the inbox's pending proposals, wired by the runtime).
+NotesFn = Callable[[Session, str], Sequence[str]]
+
 #: How many calendar days before the calendar's last covered day the supervising office is warned.
 CALENDAR_WARNING_DAYS = 60
 
 
-def valid_email(address: str | None) -> bool:
-    """Whether a directory address can receive mail: the notifiers' own strict check.
+def recipient_problem(name: str | None, address: str | None) -> str | None:
+    """Why this name and address cannot head an email (``None`` when they can).
 
-    The same parser that builds the headers decides, so an address the tick
-    accepts is one the message can carry (no CR/LF tricks, a dotted host).
+    Import refuses such officials, but a row edited in the database, or an
+    older store, may still hold one: the tick must then leave that official
+    out (and say so) rather than let one header abort everybody's digests.
     """
-    if not address:
-        return False
     try:
-        check_address("recipient", address)
-    except HeaderValueError:
-        return False
-    return True
+        check_address("recipient", address or "", name or "")
+    except HeaderValueError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,13 +103,32 @@ class Person:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Refused:
+    """An official the tick could not write to: the name or address cannot be encoded."""
+
+    unit: str
+    role: str
+    name: str
+    email: str
+    reason: str
+
+    def note(self) -> str:
+        """The line the supervising office reads (the bad value shown escaped, never raw)."""
+        return (f"单位「{self.unit}」{_ROLE_ZH.get(self.role, '联系人')} {self.name!r} <{self.email!r}> 的姓名或邮箱"
+                f"无法写入邮件（{self.reason}），本次未发送给其本人，请更正单位名录。")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EmailStat:
     """One email the tick wrote: for the volume summary of ``duban simulate``."""
 
+    key: str
     recipient: str
     cards: int
     changes: int
     sections: tuple[str, ...]
+    #: Cards naming a requirement and unit already listed higher up in the same email (must stay 0).
+    repeated: int = 0
 
 
 @dataclass(kw_only=True)
@@ -123,6 +148,8 @@ class TickResult:
     undeliverable: Counter[str] = field(default_factory=Counter)
     previews: list[Digest] = field(default_factory=list)
     emails: list[EmailStat] = field(default_factory=list)
+    #: Officials left out today because their name or address cannot be encoded (also in a dry run).
+    problems: list[str] = field(default_factory=list)
     #: Seconds per step (facts, decisions, routing, composing, rendering, writes): for operators and the benchmark.
     timings: Counter[str] = field(default_factory=Counter)
 
@@ -132,6 +159,7 @@ class TickResult:
             "candidates": self.candidates, "sent": self.sent, "skipped": self.skipped, "digests": self.digests,
             "by_stage": dict(self.by_stage), "skipped_by_stage": dict(self.skipped_by_stage),
             "by_unit": dict(self.by_unit), "undeliverable_units": dict(self.undeliverable),
+            "problems": list(self.problems),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -149,6 +177,11 @@ class _Day:
     boxes: dict[str, Mailbox] = field(default_factory=dict)
     record_key: dict[int, str] = field(default_factory=dict)  # id(decision) → address it went to
     digests: list[Digest] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # address → outbox key
+    #: (role, unit id | directory) → officials of that slot who cannot be written to.
+    refused: dict[tuple[str, Any], list[Refused]] = field(default_factory=dict)
+    #: directory → notes for its supervising office about officials left out today.
+    problems: dict[str, dict[str, None]] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -175,6 +208,8 @@ class Ticker:
         batch_size: int = 50_000,
         renderer: DigestRenderer | None = None,
         scores: ScoresFn | None = None,
+        co_units: CoUnitsFn | None = None,
+        proposals: NotesFn | None = None,
     ) -> None:
         self.sessions = sessions
         self.calendar = calendar
@@ -187,6 +222,8 @@ class Ticker:
         self.batch_size = batch_size
         self.renderer = renderer
         self.scores = scores
+        self.co_units = co_units
+        self.proposals = proposals
         self.stage_index = {stage.id: i for i, stage in enumerate(policy.stages)}
         self.stages = {stage.id: stage for stage in policy.stages}
         # How far ahead a candidate can be: the longest lead time of any stage, and the "due soon" window.
@@ -209,10 +246,11 @@ class Ticker:
             self._timed("decisions", result, self._decisions, day)
             self._timed("routing", result, self._routing, session, day)
             self._timed("composing", result, self._composing, session, day)
+            # Rendering is pure: a dry run renders too, so it meets (and shows) the same problems.
+            self._timed("rendering", result, self._rendering, session, day)
             if dry_run:
                 result.previews.extend(day.digests)
                 return result  # the session closes without a commit: nothing written
-            self._timed("rendering", result, self._rendering, day)
             self._timed("writes", result, self._writes, session, day)
             session.commit()
         return result
@@ -301,7 +339,11 @@ class Ticker:
     def _routing(self, session: Session, day: _Day) -> None:
         """Sent stages to mailboxes by address; on the weekly day, what is still open too."""
         facts = day.facts
-        people = self._people(session, {f.unit_id for f in facts.values()}, {f.directory for f in facts.values()})
+        sent_reqs = [facts[int(d.candidate_id.split(":", 1)[1])].requirement_id for d in day.decisions
+                     if d.action == "send"]
+        co = dict(self.co_units(session, sent_reqs)) if self.co_units is not None and sent_reqs else {}
+        unit_ids = {f.unit_id for f in facts.values()} | {uid for units in co.values() for uid, _name in units}
+        people = self._people(session, day, unit_ids, {f.directory for f in facts.values()})
         for d in day.decisions:
             if d.action != "send":
                 continue
@@ -312,25 +354,62 @@ class Ticker:
             delivered = False
             for role in self.stages[d.stage].to:
                 kind: SectionKind = "changes" if role == "clerk" else "escalation"
-                for person in people.get(_who(role, fact), []):
-                    box = self._box(day, person, role, fact.unit)
+                for person in self._reach(day, people, _who(role, fact), fact.directory):
+                    box = self._box(day, person, role, fact.unit, fact.directory)
                     box.sent[(kind, role)].append(sent)  # type: ignore[index]
                     day.record_key.setdefault(id(d), person.email)
                     delivered = True
             if not delivered:
                 self._undeliverable(day, people, sent, d)
+            if "clerk" in self.stages[d.stage].to:
+                self._copy_co_units(day, people, sent, co.get(fact.requirement_id, ()))
         if not day.rerun:
             self._state_sections(session, day, people)
             self._notes(session, day, people)
+        self._problem_notes(day, people)
 
-    def _box(self, day: _Day, person: Person, role: str, unit: str | None) -> Mailbox:
+    def _copy_co_units(self, day: _Day, people: dict[tuple[str, Any], list[Person]], sent: Sent,
+                       co_units: Sequence[tuple[int, str]]) -> None:
+        """Copy (抄送) the clerks of the requirement's co-units on a change of the lead's item.
+
+        A copy is information, not a duty: it is not a stage record of the
+        co-unit, it never escalates, and it shares the co-unit's one email of
+        the day (its own section, 配合事项).
+        """
+        for unit_id, unit in co_units:
+            if unit_id == sent.fact.unit_id:
+                continue
+            for person in self._reach(day, people, ("clerk", unit_id), sent.fact.directory):
+                box = self._box(day, person, "clerk", unit, sent.fact.directory)
+                box.sent[("cc", "clerk")].append(sent)
+
+    def _box(self, day: _Day, person: Person, role: str, unit: str | None, directory: str | None) -> Mailbox:
         box = day.boxes.get(person.email)
         if box is None:
             box = day.boxes[person.email] = Mailbox(email=person.email, name=person.name)
         box.roles.add(role)
         if unit is not None:
             box.units[unit] = None
+        if directory is not None:
+            box.directories.add(directory)
         return box
+
+    @staticmethod
+    def _reach(day: _Day, people: dict[tuple[str, Any], list[Person]], slot: tuple[str, Any],
+               directory: str) -> list[Person]:
+        """The people of ``slot``; any official of it who cannot be written to is noted for ``directory``."""
+        for refused in day.refused.get(slot, ()):
+            day.problems.setdefault(directory, {})[refused.note()] = None
+        return people.get(slot, [])
+
+    def _problem_notes(self, day: _Day, people: dict[tuple[str, Any], list[Person]]) -> None:
+        """Tell each supervising office which of its officials were left out today (once per note)."""
+        for directory, notes in sorted(day.problems.items()):
+            day.result.problems.extend(n for n in notes if n not in day.result.problems)
+            for sup in people.get(("supervisor", directory), []):
+                box = self._box(day, sup, "supervisor", None, directory)
+                box.notes.extend(n for n in notes if n not in box.notes)
+                box.flags.add("recipient_problem")
 
     def _undeliverable(self, day: _Day, people: dict[tuple[str, Any], list[Person]], sent: Sent,
                        d: Decision) -> None:
@@ -339,7 +418,7 @@ class Ticker:
         day.result.undeliverable[fact.unit] += 1
         role = self.stages[d.stage].to[0] if self.stages[d.stage].to else "clerk"
         for sup in people.get(("supervisor", fact.directory), []):
-            box = self._box(day, sup, "supervisor", None)
+            box = self._box(day, sup, "supervisor", None, fact.directory)
             box.sent[("changes", "supervisor")].append(sent)
             box.notes.append(f"单位「{fact.unit}」没有有效的{_ROLE_ZH.get(role, '联系人')}邮箱，"
                              f"第{fact.task_no}项第{fact.requirement_no}条的提醒改送督查室。")
@@ -357,18 +436,21 @@ class Ticker:
             by_dir[f.directory].append(f)
         units = {f.unit_id: (f.unit, f.directory) for f in open_facts}
         yw = self.policy.yellow_within
-        for unit_id, (unit, _directory) in units.items():
-            for person in people.get(("leader", unit_id), []):
+        for unit_id, (unit, directory) in units.items():
+            weekly_late = weekly and any(not f.checkin for f in by_unit.get(unit_id, []))
+            leaders = self._reach(day, people, ("leader", unit_id), directory) if weekly_late \
+                else people.get(("leader", unit_id), [])
+            for person in leaders:
                 escalating = ("escalation", "leader") in day.boxes.get(person.email, Mailbox(email="", name="")).sent
                 kind: SectionKind = "escalation" if escalating else "weekly"
-                if not (escalating or (weekly and any(not f.checkin for f in by_unit.get(unit_id, [])))):
+                if not (escalating or weekly_late):
                     continue
-                box = self._box(day, person, "leader", unit)
+                box = self._box(day, person, "leader", unit, directory)
                 box.state[(kind, "leader")].extend(f for f in by_unit.get(unit_id, []) if not f.checkin)
                 box.links[(kind, "leader")] = f"{self.dashboard_url}/units/{unit_id}?as_of={day.as_of}"
             if weekly and by_unit.get(unit_id):
-                for person in people.get(("clerk", unit_id), []):
-                    box = self._box(day, person, "clerk", unit)
+                for person in self._reach(day, people, ("clerk", unit_id), directory):
+                    box = self._box(day, person, "clerk", unit, directory)
                     box.state[("weekly", "clerk")].extend(by_unit[unit_id])
                     box.links[("weekly", "clerk")] = f"{self.dashboard_url}/home?as_of={day.as_of}"
         for box in day.boxes.values():
@@ -392,7 +474,7 @@ class Ticker:
             escalating = ("escalation", "supervisor") in day.boxes.get(person.email, Mailbox(email="", name="")).sent
             if not escalating and not (weekly and (late or ranking)):
                 continue
-            box = self._box(day, person, "supervisor", None)
+            box = self._box(day, person, "supervisor", None, directory)
             kind: SectionKind = "escalation" if escalating else "weekly"
             box.state[(kind, "supervisor")].extend(f for f in late if not f.checkin)
             box.summary[(kind, "supervisor")] = unit_summaries(scope, yellow_within=self.policy.yellow_within)
@@ -400,18 +482,36 @@ class Ticker:
             if ranking:
                 box.ranking, box.chart = ranking, chart
                 box.links[("bulletin", "supervisor")] = f"{self.dashboard_url}/bulletin?as_of={day.as_of}"
+        self._proposal_notes(session, day, people, directory, weekly)
+
+    def _proposal_notes(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]],
+                        directory: str, weekly: bool) -> None:
+        """Pending inbox proposals: in the office's weekly digest, and in any email it gets anyway."""
+        if self.proposals is None:
+            return
+        lines = self.proposals(session, directory)
+        if not lines:
+            return
+        for person in people.get(("supervisor", directory), []):
+            if weekly or person.email in day.boxes:
+                box = self._box(day, person, "supervisor", None, directory)
+                box.notes.extend(line for line in lines if line not in box.notes)
 
     def _notes(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]]) -> None:
         """Failed deliveries since the last working day and the calendar's end, for every supervisor."""
-        notes = [*self._failed_deliveries(session, day.as_of), *self._calendar_warning(day.as_of)]
+        failed = self._failed_deliveries(session, day.as_of)
+        notes = [*failed, *self._calendar_warning(day.as_of)]
         if not notes:
             return
-        supervisors = [Person(email=e, name=n) for n, e in session.execute(
-            select(Official.name, Official.email).join(Unit, Unit.id == Official.unit_id)
+        supervisors = [(Person(email=e, name=n), d) for n, e, d in session.execute(
+            select(Official.name, Official.email, Unit.directory).join(Unit, Unit.id == Official.unit_id)
             .where(Unit.is_supervisor.is_(True), Official.role.in_(("clerk", "leader"))).order_by(Official.id))
-            if valid_email(e)]
-        for person in supervisors:
-            self._box(day, person, "supervisor", None).notes.extend(notes)
+            if recipient_problem(n, e) is None]
+        for person, directory in supervisors:
+            box = self._box(day, person, "supervisor", None, directory)
+            box.notes.extend(notes)
+            if failed:
+                box.flags.add("delivery_failed")
 
     def _failed_deliveries(self, session: Session, as_of: dt.date) -> list[str]:
         """A 5xx answer marks an outbox row ``failed``; never dropped silently: told the next working day."""
@@ -444,41 +544,125 @@ class Ticker:
     # ------------------------------------------------------------------ 4. composing
 
     def _composing(self, session: Session, day: _Day) -> None:
-        keys = self._digest_keys(session, day.as_of, day.boxes)
+        day.keys = self._digest_keys(session, day.as_of, day.boxes)
         for address, box in sorted(day.boxes.items()):
-            if box.empty:
-                continue
-            digest = compose(box, key=keys[address], as_of=day.as_of, policy=self.policy,
-                             dashboard_url=self.dashboard_url)
-            if not digest.sections and not digest.notes:
-                continue
-            day.digests.append(digest)
+            digest = self._compose(day, box, day.keys[address])
+            if digest is not None:
+                day.digests.append(digest)
         day.result.digests = len(day.digests)
+
+    def _compose(self, day: _Day, box: Mailbox, key: str) -> Digest | None:
+        if box.empty:
+            return None
+        digest = compose(box, key=key, as_of=day.as_of, policy=self.policy, dashboard_url=self.dashboard_url)
+        return digest if digest.sections or digest.notes else None
 
     # ------------------------------------------------------------------ 5. rendering
 
-    def _rendering(self, day: _Day) -> None:
+    def _rendering(self, session: Session, day: _Day) -> None:
+        """Render every digest; one that cannot be rendered fails alone and is reported.
+
+        A name, address or unit name that cannot go into a header (or an
+        edited template that fails) costs that one email, never the batch:
+        its changes go to the supervising office of their plan instead, with a
+        note saying why, and the tick's result lists the problem (in a dry run
+        too). The office's digest is composed again with the note.
+        """
+        failed: list[Digest] = []
         for digest in day.digests:
-            msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
-                                renderer=self.renderer)
-            changes = [i for s in digest.sections if s.kind != "weekly" for i in s.items if i.stage != "weekly"]
-            stages = [i.stage for i in changes]
-            top = max(stages, key=lambda s: self.stage_index.get(s, -1)) if stages else \
-                ("bulletin" if any(s.kind == "bulletin" for s in digest.sections) else "weekly")
-            day.rows.append({
-                "key": digest.key, "recipient": digest.recipient_email, "recipient_name": digest.recipient_name,
-                "recipient_role": digest.recipient_role, "stage": top,
-                "obligation_ids": sorted({i.obligation_id for i in digest.items}),
-                "due": min((i.due for i in digest.items), default=None), "scheduled_for": day.as_of,
-                "status": "pending", "attempts": 0, "message_id": msg.message_id, "subject": msg.subject,
-                "body_text": msg.text, "body_html": msg.html,
-            })
-            day.files.extend({"notification_key": digest.key, "position": n, "filename": a.filename,
-                              "content_type": a.content_type, "content_id": a.content_id or None, "data": a.data}
-                             for n, a in enumerate(msg.attachments))
-            day.result.emails.append(EmailStat(recipient=digest.recipient_email, cards=digest.inline_items,
-                                               changes=len(changes),
-                                               sections=tuple(s.kind for s in digest.sections)))
+            try:
+                self._render_one(day, digest)
+            except (HeaderValueError, DigestTemplateError) as exc:
+                failed.append(digest)
+                self._reroute(day, digest, exc)
+        if not failed:
+            return
+        day.digests = [d for d in day.digests if d not in failed]
+        supervisors = self._supervisors(session, set(day.problems))
+        for digest in failed:
+            for directory in day.boxes[digest.recipient_email].directories:
+                for sup in supervisors.get(("supervisor", directory), []):
+                    self._reroute_to(day, day.boxes[digest.recipient_email], sup, directory)
+        self._problem_notes(day, supervisors)
+        dead = {d.recipient_email for d in failed}
+        rendered = {d.recipient_email: d for d in day.digests}
+        for address, box in sorted(day.boxes.items()):
+            if address in dead or "recipient_problem" not in box.flags:
+                continue
+            if address not in day.keys:
+                day.keys.update(self._digest_keys(session, day.as_of, [address]))
+            digest = self._compose(day, box, day.keys[address])
+            if digest is None:
+                continue
+            if address in rendered:
+                self._unrender(day, rendered[address])
+            day.digests.append(digest)
+            try:
+                self._render_one(day, digest)
+            except (HeaderValueError, DigestTemplateError) as exc:  # the office's own entry is bad too
+                day.digests.remove(digest)
+                day.result.problems.append(f"{address!r}: {exc}")
+        day.result.digests = len(day.digests)
+
+    def _reroute(self, day: _Day, digest: Digest, exc: Exception) -> None:
+        """Note a digest that cannot be rendered, for the supervising offices of its units."""
+        box = day.boxes[digest.recipient_email]
+        note = (f"发给 {digest.recipient_name!r} <{digest.recipient_email!r}> 的督办邮件无法生成（{exc}），"
+                f"其中今日的提醒改送督查室，请更正单位名录或模板。")
+        for directory in box.directories:
+            day.problems.setdefault(directory, {})[note] = None
+        if not box.directories:
+            day.result.problems.append(note)
+
+    def _reroute_to(self, day: _Day, box: Mailbox, sup: Person, directory: str) -> None:
+        """Hand today's changes of a failed mailbox (those of ``directory``) to a supervisor."""
+        target = self._box(day, sup, "supervisor", None, directory)
+        moved = [s for sents in box.sent.values() for s in sents if s.fact.directory == directory]
+        target.sent[("changes", "supervisor")].extend(moved)
+        keys = {s.fact.occurrence_id for s in moved}
+        for d in day.decisions:
+            if day.record_key.get(id(d)) == box.email and int(d.candidate_id.split(":", 1)[1]) in keys:
+                day.record_key[id(d)] = sup.email
+
+    @staticmethod
+    def _unrender(day: _Day, digest: Digest) -> None:
+        day.digests.remove(digest)
+        day.rows = [r for r in day.rows if r["key"] != digest.key]
+        day.files = [f for f in day.files if f["notification_key"] != digest.key]
+        day.result.emails = [e for e in day.result.emails if e.key != digest.key]
+
+    def _render_one(self, day: _Day, digest: Digest) -> None:
+        """Render one digest into an outbox row, its files and its volume figures."""
+        msg = render_digest(digest, sender=self.sender, message_id_domain=self.message_id_domain,
+                            renderer=self.renderer)
+        changes = [i for s in digest.sections if s.kind != "weekly" for i in s.items if i.stage != "weekly"]
+        day.rows.append({
+            "key": digest.key, "recipient": digest.recipient_email, "recipient_name": digest.recipient_name,
+            "recipient_role": digest.recipient_role, "stage": self._row_stage(day, digest, changes),
+            "obligation_ids": sorted({o for i in digest.items for o in (i.obligation_ids or (i.obligation_id,))}),
+            "due": min((i.due for i in digest.items), default=None), "scheduled_for": day.as_of,
+            "status": "pending", "attempts": 0, "message_id": msg.message_id, "subject": msg.subject,
+            "body_text": msg.text, "body_html": msg.html,
+        })
+        day.files.extend({"notification_key": digest.key, "position": n, "filename": a.filename,
+                          "content_type": a.content_type, "content_id": a.content_id or None, "data": a.data}
+                         for n, a in enumerate(msg.attachments))
+        day.result.emails.append(EmailStat(key=digest.key, recipient=digest.recipient_email,
+                                           cards=digest.inline_items, changes=len(changes),
+                                           sections=tuple(s.kind for s in digest.sections),
+                                           repeated=_repeated_cards(digest)))
+
+    def _row_stage(self, day: _Day, digest: Digest, changes: Sequence[DigestItem]) -> str:
+        """The outbox row's stage: the most advanced change, else what the email is for."""
+        if changes:
+            return max((i.stage for i in changes), key=lambda s: self.stage_index.get(s, -1))
+        flags = day.boxes[digest.recipient_email].flags
+        for flag in ("delivery_failed", "recipient_problem"):
+            if flag in flags:
+                return flag
+        if any(s.kind == "bulletin" for s in digest.sections):
+            return "bulletin"
+        return "weekly" if digest.sections else "notice"
 
     # ------------------------------------------------------------------ 6. writes
 
@@ -503,25 +687,52 @@ class Ticker:
 
     # ------------------------------------------------------------------ helpers
 
-    def _people(self, session: Session, unit_ids: Iterable[int],
+    def _people(self, session: Session, day: _Day, unit_ids: Iterable[int],
                 directories: Iterable[str]) -> dict[tuple[str, Any], list[Person]]:
-        """Valid addresses by (role, unit id) and the supervisors by (\"supervisor\", directory)."""
+        """Writable addresses by (role, unit id) and the supervisors by (\"supervisor\", directory).
+
+        An official with no address is simply absent (the item goes to the
+        supervising office, see :meth:`_undeliverable`); one whose name or
+        address cannot be encoded is kept in ``day.refused`` to be reported.
+        """
         out: dict[tuple[str, Any], list[Person]] = defaultdict(list)
         for chunk in _chunks(list(unit_ids), 5000):
-            for o in session.execute(select(Official.unit_id, Official.name, Official.role, Official.email)
+            for o in session.execute(select(Official.unit_id, Official.name, Official.role, Official.email,
+                                            Unit.name).join(Unit, Unit.id == Official.unit_id)
                                      .where(Official.unit_id.in_(chunk)).order_by(Official.id)):
-                if o.role in ("clerk", "leader", "contact") and valid_email(o.email):
+                if o.role in ("clerk", "leader", "contact") and o.email:
                     role = "clerk" if o.role == "contact" else o.role
-                    out[(role, o.unit_id)].append(Person(email=o.email, name=o.name))
+                    self._admit(day, out, (role, o.unit_id), o.name, o.email, o[4], role)
         dirs = list(directories)
         if dirs:
-            for directory, name, role, email in session.execute(
-                select(Unit.directory, Official.name, Official.role, Official.email)
+            for directory, name, role, email, unit in session.execute(
+                select(Unit.directory, Official.name, Official.role, Official.email, Unit.name)
                 .join(Unit, Unit.id == Official.unit_id)
                 .where(Unit.is_supervisor.is_(True), Unit.directory.in_(dirs)).order_by(Official.id)
             ):
-                if role in ("clerk", "leader") and valid_email(email):
-                    out[("supervisor", directory)].append(Person(email=email, name=name))
+                if role in ("clerk", "leader") and email:
+                    self._admit(day, out, ("supervisor", directory), name, email, unit, "supervisor")
+        return {k: list(dict.fromkeys(v)) for k, v in out.items()}
+
+    @staticmethod
+    def _admit(day: _Day, out: dict[tuple[str, Any], list[Person]], slot: tuple[str, Any], name: str,
+               email: str, unit: str, role: str) -> None:
+        problem = recipient_problem(name, email)
+        if problem is None:
+            out[slot].append(Person(email=email, name=name))
+        else:
+            day.refused.setdefault(slot, []).append(
+                Refused(unit=unit, role=role, name=name, email=email, reason=problem))
+
+    def _supervisors(self, session: Session, directories: set[str]) -> dict[tuple[str, Any], list[Person]]:
+        """The supervising offices' writable addresses for ``directories``."""
+        out: dict[tuple[str, Any], list[Person]] = defaultdict(list)
+        for directory, name, email in session.execute(
+                select(Unit.directory, Official.name, Official.email).join(Unit, Unit.id == Official.unit_id)
+                .where(Unit.is_supervisor.is_(True), Unit.directory.in_(sorted(directories)),
+                       Official.role.in_(("clerk", "leader"))).order_by(Official.id)):
+            if recipient_problem(name, email) is None:
+                out[("supervisor", directory)].append(Person(email=email, name=name))
         return {k: list(dict.fromkeys(v)) for k, v in out.items()}
 
     def _digest_keys(self, session: Session, as_of: dt.date, addresses: Iterable[str]) -> dict[str, str]:
@@ -535,6 +746,12 @@ class Ticker:
             n = taken[base]
             out[address] = base if n == 0 else f"{base}#{n + 1}"
         return out
+
+
+def _repeated_cards(digest: Digest) -> int:
+    """How many inline cards repeat a (plan, task, requirement, unit) shown earlier in the email."""
+    keys = [(i.plan_title, i.task_no, i.requirement_no, i.unit) for s in digest.sections for i in s.items]
+    return len(keys) - len(set(keys))
 
 
 def _who(role: str, fact: Fact) -> tuple[str, Any]:

@@ -34,6 +34,8 @@ from ..reminders.delivery import DeliveryReport, deliver_pending
 from ..reminders.policy import ReminderPolicy, load_policy
 from ..reminders.rules_durable import evaluate as evaluate_durable
 from ..reminders.tick import Ticker, TickResult
+from ..services.queries import co_units_by_requirement
+from .proposals import proposal_notes
 from .scores import directory_ranking
 from ..services.events import Projection
 from .settings import Settings
@@ -136,7 +138,8 @@ class Runtime:
                       sender=str(n["sender"]), message_id_domain=str(n["message_id_domain"]),
                       dashboard_url=self.settings.web_base_url,
                       working_days_only=self.settings.schedule.working_days_only, renderer=self.renderer,
-                      scores=directory_ranking(self.calendar))
+                      scores=directory_ranking(self.calendar), co_units=co_units_by_requirement,
+                      proposals=proposal_notes)
 
     @property
     def projection(self) -> Projection:

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ...store.models import Lease, TickRun, utcnow
 from ...errors import DubanError
 from .build import Runtime
+from .proposals import scan_inbox
 
 LEASE_NAME = "scheduler"
 
@@ -110,6 +111,16 @@ def run_scheduler(rt: Runtime, *, log: Callable[[str], None] = print,
         log(f"tick {as_of}: {result.sent} reminder(s) in {result.digests} digest(s), {result.skipped} skipped"
             + (f"; delivered {report.to_json()}" if report else "") + (" (rest day)" if result.rest_day else ""))
 
+    def scan() -> None:
+        """The inbox scan (收文), one transaction; a source that fails is logged, the tick still runs."""
+        try:
+            found = scan_inbox(rt.sessions)
+        except DubanError as exc:
+            log(f"inbox scan failed: {exc}")
+            return
+        if found is not None:
+            log(f"inbox scan: {found.new} new document(s), {len(found.proposals)} proposal(s)")
+
     def renew() -> None:
         if not renew_lease(rt.sessions, holder=holder, ttl=ttl):
             log("lost the scheduler lease; stopping")
@@ -117,6 +128,10 @@ def run_scheduler(rt: Runtime, *, log: Callable[[str], None] = print,
 
     scheduler.add_job(job, CronTrigger(hour=sched_cfg.hour, minute=sched_cfg.minute, timezone=tz), id="tick",
                       coalesce=True, max_instances=1, misfire_grace_time=sched_cfg.misfire_grace_seconds)
+    # Scanned an hour before the tick, so today's digest lists what came in overnight.
+    scheduler.add_job(scan, CronTrigger(hour=(sched_cfg.hour - 1) % 24, minute=sched_cfg.minute, timezone=tz),
+                      id="inbox-scan", coalesce=True, max_instances=1,
+                      misfire_grace_time=sched_cfg.misfire_grace_seconds)
     scheduler.add_job(renew, IntervalTrigger(seconds=max(5, int(ttl.total_seconds() / 3))), id="lease",
                       coalesce=True, max_instances=1)
     today = pendulum.now(tz).date()

@@ -33,12 +33,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ...store.models import Obligation, Requirement, Task, Unit
 from ...errors import DubanError
+from ...store.models import Obligation, Requirement, Task, Unit
+from ..common.strictyaml import Diagnostic, NodeReader, read_yaml
+from ..reminders.tick import EmailStat
 from ..services.completions import complete, waive
 from ..services.events import DuplicateEvent, record_event
 from .build import Runtime
-from ..common.strictyaml import Diagnostic, NodeReader, read_yaml
 
 ACTIONS = ("event", "complete", "waive")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -145,13 +146,16 @@ class Volume:
     busy_weeks_p95: int
     largest_email_cards: int
     repeat_share: float  # emails with no stage change (weekly repeats, bulletins only)
+    #: Emails that list the same requirement and unit twice (an invariant: 0).
+    emails_with_repeated_cards: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"emails": self.emails, "recipients": self.recipients,
                 "max_per_recipient_day": self.max_per_recipient_day,
                 "per_recipient_week": {"median": self.weekly_median, "p95": self.weekly_p95, "max": self.weekly_max},
                 "per_recipient_busy_week": {"median": self.busy_weeks_median, "p95": self.busy_weeks_p95},
-                "largest_email_cards": self.largest_email_cards, "repeat_share": round(self.repeat_share, 4)}
+                "largest_email_cards": self.largest_email_cards, "repeat_share": round(self.repeat_share, 4),
+                "emails_with_repeated_cards": self.emails_with_repeated_cards}
 
 
 def volume(emails: Sequence[tuple[dt.date, EmailStat]], start: dt.date, end: dt.date) -> Volume:
@@ -168,7 +172,8 @@ def volume(emails: Sequence[tuple[dt.date, EmailStat]], start: dt.date, end: dt.
                   weekly_max=max(every, default=0),
                   busy_weeks_median=statistics.median(busy) if busy else 0, busy_weeks_p95=_p95(busy),
                   largest_email_cards=max((stat.cards for _d, stat in emails), default=0),
-                  repeat_share=(sum(1 for _d, stat in emails if not stat.changes) / len(emails)) if emails else 0.0)
+                  repeat_share=(sum(1 for _d, stat in emails if not stat.changes) / len(emails)) if emails else 0.0,
+                  emails_with_repeated_cards=sum(1 for _d, stat in emails if stat.repeated))
 
 
 @dataclass(kw_only=True)
