@@ -58,6 +58,7 @@ run: setup
 	$(BIN)/duban serve
 
 bench: setup services
+	@PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	@for b in bench/[a-z]*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
 
 clean:

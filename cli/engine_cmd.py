@@ -166,7 +166,7 @@ def notifications() -> None:
 
 
 @notifications.command("list")
-@click.option("--status", type=click.Choice(["pending", "retry", "sent", "failed"]), help="Only this status.")
+@click.option("--status", type=click.Choice(["pending", "retry", "sent", "failed", "expired"]), help="Only this status.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print JSON: [{"id","key","recipient","stage","obligation_ids","due","scheduled_for","status","attempts"}].')
 @handle_errors

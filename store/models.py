@@ -387,7 +387,7 @@ class Notification(Base):
     obligation_ids: Mapped[list[Any]] = mapped_column(default=list)
     due: Mapped[dt.date | None] = mapped_column(Date)  # the earliest due date in the digest
     scheduled_for: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | retry | sent | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | retry | sent | failed | expired
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)

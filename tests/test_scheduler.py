@@ -16,6 +16,15 @@ from duban.store.models import utcnow
 REPO = Path(__file__).resolve().parent.parent
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (web.port must be 1…65535: 0 is refused by the settings)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def start_run(env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "duban", "run"], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -43,7 +52,7 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60.
 def test_a_second_scheduler_refuses_and_sigterm_stops_cleanly(store, tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")},
            "DUBAN_DATABASE_URL": store.url, "DUBAN_OUTBOX_DIR": str(tmp_path / "outbox"),
-           "DUBAN_WEB_PORT": "0"}  # the dashboard beside the scheduler, on a free port
+           "DUBAN_WEB_PORT": str(free_port())}  # the dashboard beside the scheduler, on a free port
     first = start_run(env)
     try:
         assert any("督办看板" in line for line in wait_for_line(first, "lease held by"))
@@ -79,3 +88,29 @@ def test_an_expired_lease_is_taken_over(store):
         raise AssertionError("a live lease was taken over")
     release_lease(store.sessions, holder="new-host:2")
     acquire_lease(store.sessions, holder="third:3", ttl=dt.timedelta(minutes=3))
+
+
+# --------------------------------------------------------------------------- the cluster's leader lease
+
+
+def test_the_leader_lease_is_exclusive_renewable_and_taken_over_after_one_ttl(store):
+    """engine/runtime/leader.py: one holder at a time; a dead holder is replaced once its lease lapses."""
+    import datetime as dt
+
+    from duban.engine.runtime.leader import LeaderLease
+
+    ttl = dt.timedelta(seconds=30)
+    t0 = utcnow()
+    a = LeaderLease(store.sessions, holder="a:1", ttl=ttl)
+    b = LeaderLease(store.sessions, holder="b:2", ttl=ttl)
+    first = a.try_acquire(t0)
+    assert first is not None and first.epoch == 1
+    assert b.try_acquire(t0 + ttl / 2) is None  # a live lease is not taken
+    renewed = a.try_acquire(t0 + ttl / 2)  # renewal keeps the term
+    assert renewed is not None and renewed.epoch == 1
+    assert b.try_acquire(t0 + ttl) is None  # renewed: still a's until t0 + 1.5 ttl
+    taken = b.try_acquire(t0 + ttl * 1.5)  # a stopped renewing: b takes over within one ttl
+    assert taken is not None and taken.epoch == 2
+    assert a.try_acquire(t0 + ttl * 1.6) is None  # the old holder cannot come back while b's lease lives
+    b.release()
+    assert a.try_acquire() is not None  # a clean stop hands over at once

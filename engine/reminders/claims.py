@@ -120,16 +120,23 @@ def claim(sessions: sessionmaker[Session], *, worker: str, now: dt.datetime, lim
 
 
 def deliver_claimed(sessions: sessionmaker[Session], notifier: Notifier, cfg: SenderConfig, *,
-                    now: dt.datetime, source: audit.Source = "scheduler", max_chunks: int | None = None,
-                    ) -> DeliveryReport:
-    """Claim, send and record chunk after chunk until nothing is due (or ``max_chunks`` ran)."""
+                    now: dt.datetime | None = None, source: audit.Source = "scheduler",
+                    max_chunks: int | None = None) -> DeliveryReport:
+    """Claim, send and record chunk after chunk until nothing is due (or ``max_chunks`` ran).
+
+    ``now`` fixes the clock (replays, tests); without it every chunk reads the
+    wall clock afresh, so a claim made late in a long drain still lasts a full
+    ``claim_ttl`` (a stale start time would hand out claims that have already
+    lapsed, and another sender would take the same rows).
+    """
     report = DeliveryReport()
     done = 0
     while max_chunks is None or done < max_chunks:
-        ids = claim(sessions, worker=cfg.worker, now=now, limit=cfg.chunk, ttl=cfg.claim_ttl)
+        at = now or audit.utcnow()
+        ids = claim(sessions, worker=cfg.worker, now=at, limit=cfg.chunk, ttl=cfg.claim_ttl)
         if not ids:
             break
-        _send_chunk(sessions, notifier, cfg, ids, now=now, source=source, report=report)
+        _send_chunk(sessions, notifier, cfg, ids, now=now or audit.utcnow(), source=source, report=report)
         done += 1
     return report
 
