@@ -6,19 +6,32 @@ and bureaus, 2015–2025. The labels were written *before* the compiler was run 
 (``heldout/SOURCES.md``). The scorer is the shared one (:mod:`phrase_scoring`), so these figures
 mean the same as the development corpus's.
 
-Measured when the corpus was made: correct 102 (66.7 %), flagged 8 (5.2 %), refused 30 (19.6 %),
-wrong 13 (8.5 %). The floors below are those figures rounded (correct down, wrong up to the next
-whole percent): a ratchet, raise them as the grammar generalises; never lower them. The issue's
-bound of at most 3 % wrong is *not* met on held-out phrases; that check is an expected failure
-(strict), so it turns into a failure to notice — and the floor to raise — once it is met.
+Each row has a ``split`` fixed by a stable hash of its id (the first byte of sha256(id) even →
+"tune", odd → "blind"), written before any miss was studied. Grammar work may read the **tune**
+half's misses (and the families they belong to); the **blind** half is scored only to report, so
+it keeps measuring how the grammar generalises to unseen documents.
 
-Do not tune the grammar to single rows of this corpus: fix the families listed in
-``heldout/SOURCES.md`` and re-measure, or the corpus stops measuring generalisation.
+| | correct | flagged | refused | wrong |
+|---|---|---|---|---|
+| tune (78), before the held-out families | 55 (70.5 %) | 2 | 17 | 4 (5.1 %) |
+| tune, after | 75 (96.2 %) | 1 | 1 | 1 (1.3 %) |
+| blind (75), before | 47 (62.7 %) | 6 | 13 | 9 (12.0 %) |
+| blind, after (scored once) | 60 (80.0 %) | 8 | 4 | 3 (4.0 %) |
+| all (153), before → after | 102 → 135 | 8 → 9 | 30 → 5 | 13 → 4 (2.6 %) |
+
+The floors below are the *after* figures rounded (correct down, wrong up to the next whole
+percent): a ratchet, raise them as the grammar generalises; never lower them. Issue 12's bound of
+at most 1 % wrong is *not* met on the blind half; that check is an expected failure (strict), so it
+turns into a failure to notice — and the floor to raise — once it is met.
+
+Do not tune the grammar to single rows of this corpus, and never to the blind half: fix the
+families listed in ``heldout/SOURCES.md`` and re-measure, or the corpus stops measuring generalisation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -32,19 +45,33 @@ HELDOUT = "heldout/corpus.jsonl"
 ROWS = ps.load_corpus(HELDOUT)
 DEVELOPMENT = ps.load_corpus()
 
-MEASURED_CORRECT = 102 / 153  # 66.7 %
-MEASURED_WRONG = 13 / 153  # 8.5 %
-CORRECT_FLOOR = math.floor(MEASURED_CORRECT * 100) / 100  # 0.66
-WRONG_CEILING = math.ceil(MEASURED_WRONG * 100) / 100  # 0.09
-WRONG_TARGET = 0.03
+# (correct, wrong) counts measured after the held-out families (see the module docstring).
+MEASURED = {"tune": (75, 1, 78), "blind": (60, 3, 75), "all": (135, 4, 153)}
+FLOORS = {half: (math.floor(c * 100 / n) / 100, math.ceil(w * 100 / n) / 100) for half, (c, w, n) in MEASURED.items()}
+WRONG_TARGET = 0.01
 
-KEYS = {"id", "phrase", "context", "plan_year", "published", "expect", "ambiguous", "note", "source"}
+KEYS = {"id", "phrase", "context", "plan_year", "published", "expect", "ambiguous", "note", "source", "split"}
 KINDS = {"fixed", "recurring", "ongoing", "triggered", "relative", "composite"}
+
+
+def _half(row_id: str) -> str:
+    """The split a row belongs to, fixed by its id alone."""
+    return "tune" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "blind"
 
 
 @pytest.fixture(scope="module")
 def score() -> ps.Score:
     return ps.score(ROWS, compile_phrase)
+
+
+@pytest.fixture(scope="module")
+def halves() -> dict[str, ps.Score]:
+    return {half: ps.score([r for r in ROWS if r["split"] == half], compile_phrase) for half in ("tune", "blind")}
+
+
+def test_the_split_is_the_hash_of_the_id() -> None:
+    assert all(row["split"] == _half(row["id"]) for row in ROWS)
+    assert {half: sum(r["split"] == half for r in ROWS) for half in ("tune", "blind")} == {"tune": 78, "blind": 75}
 
 
 def test_every_line_parses() -> None:
@@ -85,15 +112,18 @@ def test_documents_are_not_those_of_the_development_corpus() -> None:
     assert len({row["source"]["title"] for row in ROWS}) >= 40
 
 
-def test_heldout_accuracy_does_not_regress(score: ps.Score) -> None:
+def test_heldout_accuracy_does_not_regress(score: ps.Score, halves: dict[str, ps.Score]) -> None:
     assert score.total == 153
-    assert score.share("correct") >= CORRECT_FLOOR, score.summary()
-    assert score.share("wrong") <= WRONG_CEILING, score.summary()
+    for half, result in (("all", score), *halves.items()):
+        correct, wrong = FLOORS[half]
+        assert result.share("correct") >= correct, (half, result.summary())
+        assert result.share("wrong") <= wrong, (half, result.summary())
 
 
-@pytest.mark.xfail(strict=True, reason="8.5 % wrong on held-out phrases (13 of 153); the issue's bound is 3 %")
-def test_heldout_wrong_within_the_issue_bound(score: ps.Score) -> None:
+@pytest.mark.xfail(strict=True, reason="4.0 % wrong on the blind half (3 of 75), 2.6 % overall; the issue's bound is 1 %")
+def test_heldout_wrong_within_the_issue_bound(score: ps.Score, halves: dict[str, ps.Score]) -> None:
     assert score.share("wrong") <= WRONG_TARGET, score.summary()
+    assert halves["blind"].share("wrong") <= WRONG_TARGET, halves["blind"].summary()
 
 
 def test_every_refusal_says_why(score: ps.Score) -> None:

@@ -14,17 +14,19 @@ from ....errors import CalendarYearMissing, PhraseError
 from ..offsets import OffsetRangeError, WorkdayCounter, add_offset
 from .forms import _FORMS, FORM_KEYS
 from .normalise import normalise
-from .pieces import _Ctx, _Event, _join, _Note, _Piece, _Start, _Vague, _Window, _with_notes
+from .pieces import _Ctx, _Event, _join, _Leftover, _Note, _Piece, _Start, _Vague, _Window, _with_notes
 
 # --- reading a phrase
 
 _AFTER_DATE = ("后", "之后", "以后")
 _CLAUSE_BREAK = re.compile(r"[,;:。]+")
 _TIME_WORD = re.compile(
-    r"\d(?![\d.]*(?:次|个(?!工作日|月|小时|周)|人|家|条|件|项|篇|名|万|亿|%|倍|批|所|户|座|公里|米|元|以上|周年))"
+    r"(?<![\d.A-Za-z])(?<!附件)(?<!附表)(?<!编号)\d(?![\d.]*(?:次|个(?!工作日|月|小时|周)|人|家|条|件|项|篇|名|万|亿|千|%|倍|批|所|户|座|公里|米|元|以上|周年"
+    r"|[A-Za-z]|比|房|室|楼|层|号楼))"
     r"|年|月|季度|半年|工作日|小时|旬|之日|周[一二三四五六日天]")
 """Words that carry time: a part of a clause holding one must be read, never dropped. A number
-that counts things ("100个社区", "800人", "不少于1次") is not one."""
+that counts things ("100个社区", "800人", "不少于1次"), names a thing ("5G", "附件2", "415房间") or
+makes a ratio ("1:3比例", read "1比3") is not one."""
 _NAMING = re.compile(r"本(?:年|月|周|季度)(?![底内前初中上下\d])"
                      r"|(?<![\d今本当明次每全上下])年(?=工作|目标|任务|总结|报告|计划|指标|考核|空气)")
 """Time words that name a period's contents ("对本月所有项目", "本年工作总结", "年空气质量指标"),
@@ -33,8 +35,18 @@ _SOFT_HEDGES = re.compile(r"原则上|力争|争取|力求|尽量|尽可能")
 _COUNT = re.compile(r"(?:不少于|不低于|至少)要?[^\d,;:。()]{0,8}?(?P<n>\d+)次")
 _MANY = re.compile(r"(?<!\d)(?P<n>\d+)次以上|(?:不少于|不低于|至少)(?P<n2>\d+)次")
 """Several occurrences a period ("每年…4次以上"): the rhythm gives one due a period, so flag it."""
-_SCHEDULED = re.compile(r"(?:将|定|拟)于(?=\d|[今本明次]年|年)")
+_SCHEDULED = re.compile(r"预计|预期|(?:将|定|拟定?)于(?=\d|[今本明次]年|年)")
+_APPROX = re.compile(r"(?<=[\d日月底旬])(?:前后|左右)")
+""""28日前后", "8月底左右": about that day, not by it."""
+_PERIOD_OF = re.compile(r"放假|假期|休假|期间|活动时间")
+"""A window that says when something *is* (a holiday, an inspection, an activity): maybe not a duty's."""
+_REPORT_NAMES = re.compile(r"(?:年|季|月|半年)度?报(?![送批备名])|报表")
+_BARE_PERIOD = re.compile(r"(?<![\d每按逐])(?:季度|半年|月|年|周|旬)")
+_YEAR_LABEL = re.compile(r"(?<![\d.])(?P<y>\d{4})年")
+_ANY_DOUBT = re.compile(r"预|于|前后|左右|假|期间|活动时间|报")
+"""One cheap search before the doubt patterns (:func:`_doubts`): most clauses hold none of them."""
 _START_AFTER = ("自", "从")
+_THIS_MONTH = re.compile(r"[本下]月")
 
 
 def _scan(clause: str, ctx: _Ctx) -> list[_Piece]:
@@ -51,10 +63,57 @@ def _scan(clause: str, ctx: _Ctx) -> list[_Piece]:
         piece = form.build(m, ctx)
         if isinstance(piece, Fixed):
             piece = _fixed_in_context(piece, clause, m, ctx)
-        return [*_scan(clause[:m.start()], ctx), piece, *_scan(clause[m.end():], ctx)]
-    if _TIME_WORD.search(_NAMING.sub("", clause) if "本" in clause or "年" in clause else clause):
-        raise ctx.error("unknown-phrase", f"cannot read {clause!r} (no known form matches it)")
+        end = m.end()
+        read: list[_Piece] = [piece]
+        if clause.startswith("(", end) and isinstance(piece, (Fixed, Recurring)):
+            read, end = _narrowed(piece, clause, end, ctx)
+        left = _scan(clause[:m.start()], ctx)
+        if (isinstance(piece, Fixed) and left and isinstance(left[-1], (Fixed, Recurring))
+                and clause[:m.start()].endswith("(") and ")" in clause[end:end + 2]):
+            return [*left[:-1], *_beside(left[-1], piece, "(" + m.group(0) + ")"), *_scan(clause[end:], ctx)]
+        return [*left, *read, *_scan(clause[end:], ctx)]
+    rest = _NAMING.sub("", clause) if "本" in clause or "年" in clause else clause
+    if _TIME_WORD.search(rest):
+        return [_leftover(clause, rest, ctx)]
     return []
+
+
+def _leftover(clause: str, rest: str, ctx: _Ctx) -> _Leftover:
+    """Unread words holding time words: a year labelling the clause, or bare period words, may be
+    weighed against the clause's reading (:func:`_settle`); anything else is an unknown phrase."""
+    years = _YEAR_LABEL.findall(rest)
+    if len(years) == 1 and not _TIME_WORD.search(_BARE_PERIOD.sub("", _YEAR_LABEL.sub("", rest))):
+        return _Leftover(text=clause, year=int(years[0]))
+    if not years and not _TIME_WORD.search(_BARE_PERIOD.sub("", rest)):
+        return _Leftover(text=clause)
+    raise ctx.error("unknown-phrase", f"cannot read {clause!r} (no known form matches it)")
+
+
+def _narrowed(piece: Fixed | Recurring, clause: str, at: int, ctx: _Ctx) -> tuple[list[_Piece], int]:
+    """A date in parentheses right after a reading: "第四季度(11月30日前)" narrows the quarter to
+    its date; beside a rhythm ("每月28日(12月25日)") it is a one-off or one period's own date: both
+    stay, the date flagged (the rhythm cannot hold an exception)."""
+    close = clause.find(")", at)
+    if close < 0:
+        return [piece], at
+    try:
+        inner = [p for p in _scan(clause[at + 1:close], ctx) if not isinstance(p, _Leftover)]
+    except PhraseError:
+        return [piece], at
+    if len(inner) != 1 or not isinstance(inner[0], Fixed):
+        return [piece], at
+    return _beside(piece, inner[0], clause[at:close + 1]), close + 1
+
+
+def _beside(piece: Fixed | Recurring, date: Fixed, text: str) -> list[_Piece]:
+    """A reading and the date in parentheses after it (see :func:`_narrowed`)."""
+    if isinstance(piece, Recurring):
+        return [piece, _with_notes(date, [f"{text}: a one-off beside the rhythm, or that period's own date "
+                                          "(then the rhythm's date for it does not apply)"], ambiguous=True)]
+    if piece.start is None and date.start is None and piece.due - dt.timedelta(days=366) < date.due <= piece.due:
+        return [_with_notes(date, [f"{text}: the narrower date in parentheses replaces {piece.due}"])]
+    return [piece, _with_notes(date, [f"{text}: a second date in parentheses (a second deadline, or a "
+                                      "correction of the first); confirm"], ambiguous=True)]
 
 
 def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -83,18 +142,16 @@ def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
                      if hedge != "原则上" else "原则上: 'in principle' — exceptions are allowed")
     many = None
     if "次" in clause:
-        many = next((c for c in _MANY.finditer(clause) if int(c.group("n") or c.group("n2")) > 1), None)
+        many = next((c for c in _MANY.finditer(clause) if int(c.group("n") or c.group("n2")) > 1), None) or \
+            next((c for c in _COUNT.finditer(clause) if int(c.group("n")) > 1), None)
         for count in _COUNT.finditer(clause):
             notes.append(f"{count.group(0)}: at least {count.group('n')} occurrence(s)")
         clause = _COUNT.sub("", clause)
-    pieces = _scan(clause, ctx)
+    pieces = _settle(_scan(clause, ctx), ctx)
     if many is not None:
         pieces = [replace(p, ambiguous=True, note=_join([p.note or "", f"{many.group(0)}: several a period; "
                           "read as one due each period"])) if isinstance(p, Recurring) else p for p in pieces]
-    if _SCHEDULED.search(clause):
-        pieces = [_with_notes(p, [f"{_SCHEDULED.search(clause).group(0)}: when something is held (a meeting, an "
-                                  "activity); a duty tied to it may fall due earlier"], ambiguous=True)
-                  if isinstance(p, Fixed) else p for p in pieces]
+    pieces = _doubts(pieces, clause)
     firm = [p for p in pieces if not isinstance(p, _Vague)]
     if firm and len(firm) < len(pieces):
         # "每月定期发布" / "…后及时转发": the vague word adds nothing to the firm deadline beside it,
@@ -116,6 +173,76 @@ def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
         if not targets:
             pieces.append(_Note(text="; ".join(notes)))
     return pieces
+
+
+def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
+    """Weigh a clause's unread words (:class:`_Leftover`) against what it did read.
+
+    Alone they are an unknown phrase, as ever. Beside a reading, a year every date of the clause
+    shares labels it ("2021年春节放假时间为2月11日至17日") and goes; any other year or a bare period
+    word ("每年…主持召开季度防范会议") flags the reading: the grammar did not account for every time word.
+    """
+    left = [p for p in pieces if isinstance(p, _Leftover)]
+    if not left:
+        return pieces
+    read = [p for p in pieces if not isinstance(p, _Leftover)]
+    if not any(isinstance(p, (Spec, _Event, _Window, _Start)) for p in read):
+        raise ctx.error("unknown-phrase", f"cannot read {left[0].text!r} (no known form matches it)")
+    years = {d.year for p in read if isinstance(p, Fixed) for d in (p.due, p.start) if d is not None}
+    doubtful = [x.text for x in left if x.year is None or years != {x.year}]
+    if not doubtful:
+        return read
+    note = f"also says {'; '.join(doubtful)!r}, which is not read as a deadline: confirm the reading"
+    return [_with_notes(p, [note], ambiguous=True) if isinstance(p, Spec) else
+            replace(p, ambiguous=True, notes=p.notes + (note,)) if isinstance(p, _Event) else p for p in read]
+
+
+def _doubts(pieces: list[_Piece], clause: str) -> list[_Piece]:
+    """Words that make a clause's dates doubtful: a schedule (预计, 拟于), 前后 (about), the period
+    of a holiday or an activity (放假时间, 督查期间), report names beside a date (年报, 第四季度报表)."""
+    if _ANY_DOUBT.search(clause) is None:
+        return pieces
+    sched, approx, period = _SCHEDULED.search(clause), _APPROX.search(clause), _PERIOD_OF.search(clause)
+    if sched or approx or period:
+        out: list[_Piece] = []
+        for p in pieces:
+            notes = []
+            if isinstance(p, Fixed) and sched:
+                notes.append(f"{sched.group(0)}: when something is held or expected (a meeting, an activity); "
+                             "a duty tied to it may fall due earlier")
+            if isinstance(p, (Fixed, Recurring)) and approx:
+                notes.append(f"{approx.group(0)}: about that day, not by it")
+            if isinstance(p, Fixed) and p.start is not None and period:
+                notes.append(f"{period.group(0)}: the window says when something is (a holiday, an activity); "
+                             "perhaps not when a duty is due")
+            out.append(_with_notes(p, notes, ambiguous=True) if notes else p)  # type: ignore[arg-type]
+        pieces = out
+    if _REPORT_NAMES.search(clause):
+        pieces = _report_names(pieces)
+    return pieces
+
+
+def _report_names(pieces: list[_Piece]) -> list[_Piece]:
+    """"1月11日前报送2017年年报和第四季度报表": the report names say what is due; the day says when.
+    Beside one day-level date, the other readings become that date's flagged alternatives."""
+    specs = [p for p in pieces if isinstance(p, Spec)]
+    days = [p for p in specs if isinstance(p, Fixed) and p.start is None
+            and p.due.day != monthrange(p.due.year, p.due.month)[1]]
+    if len(specs) < 2 or len(days) != 1:
+        return pieces
+    others = [p for p in specs if p is not days[0]]
+    note = ("report names beside the date: " + ", ".join(_describe(p) for p in others)
+            + " read as what is due, not when; confirm")
+    keep = _with_notes(days[0], [note], ambiguous=True)
+    return [keep if p is days[0] else p for p in pieces if p is days[0] or not isinstance(p, Spec)]
+
+
+def _describe(spec: Spec) -> str:
+    if isinstance(spec, Fixed):
+        return f"due {spec.due}"
+    if isinstance(spec, Recurring):
+        return f"a {spec.freq} rhythm"
+    return spec.kind
 
 
 def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
@@ -177,6 +304,9 @@ def _merge(specs: list[Spec]) -> list[Spec]:
     - "每季度末(分别在6月底、9月底、12月底)": dates that fall on a rhythm's dues say which periods
       are due: the rhythm, restricted to their months.
     """
+    if len(specs) < 2:
+        return specs
+    specs = _one_rhythm(_bounded(specs))
     out: list[Spec] = []
     i = 0
     while i < len(specs):
@@ -199,6 +329,48 @@ def _merge(specs: list[Spec]) -> list[Spec]:
     return out
 
 
+_PER_YEAR = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
+
+
+def _bare(spec: Spec) -> bool:
+    return isinstance(spec, Recurring) and spec.months is None and spec.day is None and spec.lag is None \
+        and spec.weekday is None and spec.start is None and spec.until is None
+
+
+def _bounded(specs: list[Spec]) -> list[Spec]:
+    """A window beside a rhythm bounds it: "1月24日至2月14日期间,每日报送" is daily from the 24th until
+    the 14th, one duty (not a window plus an endless rhythm)."""
+    windows = [p for p in specs if isinstance(p, Fixed) and p.start is not None]
+    rhythms = [p for p in specs if isinstance(p, Recurring) and p.start is None and p.until is None]
+    if len(windows) != 1 or not rhythms or len(specs) != len(rhythms) + 1:
+        return specs
+    window = windows[0]
+    note = f"within {window.start}–{window.due}"
+    return [replace(p, start=window.start, until=window.due, note=_join([p.note or "", note]))
+            for p in specs if isinstance(p, Recurring)]
+
+
+def _one_rhythm(specs: list[Spec]) -> list[Spec]:
+    """One rhythm named twice is one duty: "采用双月报,并于单月5日前报送" names every second month, then
+    which months and day; the bare naming goes when a fuller rhythm has as many dues a year."""
+    if len(specs) < 2:
+        return specs
+    out = list(dict.fromkeys(specs))  # the same spec twice
+    full = [p for p in out if isinstance(p, Recurring) and not _bare(p)]
+    for bare in [p for p in out if _bare(p)]:
+        count = _PER_YEAR.get(bare.freq, 0) / bare.interval  # type: ignore[union-attr]
+        twin = next((f for f in full if _dues_a_year(f) == count), None)
+        if count and twin is not None:
+            out.remove(bare)
+    return out
+
+
+def _dues_a_year(spec: Recurring) -> float:
+    if spec.months is not None and spec.freq in ("annual", "quarterly", "semiannual", "monthly"):
+        return len(spec.months) / spec.interval if spec.freq == "monthly" else len(spec.months)
+    return _PER_YEAR.get(spec.freq, 0) / spec.interval
+
+
 def _months_on_rhythm(rhythm: Recurring, dates: list[Fixed]) -> tuple[int, ...] | None:
     """The months of ``dates`` when there are two or more, all in one year, each on one of the rhythm's dues."""
     if len(dates) < 2 or len({d.due.year for d in dates}) != 1:
@@ -214,8 +386,8 @@ def _months_on_rhythm(rhythm: Recurring, dates: list[Fixed]) -> tuple[int, ...] 
     return tuple(sorted(months))
 
 
-def _compile(phrase: str, plan_year: int | None) -> DeadlineSpec:
-    ctx = _Ctx(phrase, plan_year)
+def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | None = None) -> DeadlineSpec:
+    ctx = _Ctx(phrase, plan_year, this_month)
     text = normalise(phrase)
     pieces: list[_Piece] = []
     for clause in _CLAUSE_BREAK.split(text):
@@ -224,9 +396,9 @@ def _compile(phrase: str, plan_year: int | None) -> DeadlineSpec:
     if "顺延" in text:  # 遇节假日顺延: a due date on a rest day moves to the next working day
         pieces = [replace(p, roll="next_workday") if isinstance(p, Fixed) else p for p in pieces]
     if plan_year is not None:  # "2000年底前建成的小区" in a 2023 plan: a date long past is a fact
-        pieces = [_with_notes(p, [f"{p.due.year} is well before the plan year {plan_year}: a past date, "
+        pieces = [_with_notes(p, [f"{p.due.year} is before the plan year {plan_year}: a past date, "
                                   "perhaps a fact rather than a deadline"], ambiguous=True)
-                  if isinstance(p, Fixed) and p.due.year < plan_year - 1 else p for p in pieces]
+                  if isinstance(p, Fixed) and p.due.year < plan_year else p for p in pieces]
     return _combine(pieces, ctx)
 
 
@@ -278,7 +450,9 @@ def compile_phrase(phrase: str, *, plan_year: int | None = None, published: dt.d
         raise TypeError(f"published must be a datetime.date, got {published!r}")
     if not phrase.strip():
         raise PhraseError(phrase, "the phrase is empty", code="empty-phrase")
-    spec = _compile_cached(phrase, plan_year)
+    # 本月 / 下月 count from the document's date: only those phrases depend on it (and are cached by it).
+    this_month = (published.year, published.month) if published is not None and _THIS_MONTH.search(phrase) else None
+    spec = _compile_cached(phrase, plan_year, this_month)
     if published is not None:
         spec = _anchor(spec, phrase, published, calendar)
     return spec

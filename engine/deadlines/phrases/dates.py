@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from ..spec import Fixed
 from .pieces import _Ctx, _month_end, _Piece
@@ -20,14 +21,34 @@ _CN_MONTH_WITHIN = re.compile(r"(?<![\d年〇零一二两三四五六七八九�
 
 
 def _b_month(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    text, month, mod = m.group(0), int(m.group("m")), m.group("mod")
+    text, month = m.group(0), int(m.group("m"))
     ctx.check_month(month, text)
     year = ctx.year(m.group("y"), text)
-    if mod == "内" and m.group("y") is None and _CN_MONTH_WITHIN.search(ctx.phrase):
+    return _month(year, month, m.group("mod"), bool(m.group("b")), text, ctx, yearless=m.group("y") is None)
+
+
+def _b_this_month(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"本月底前", "下月中旬": a month counted from the document's own date (``published``), flagged."""
+    text = m.group(0)
+    if ctx.this_month is None:
+        raise ctx.error("needs-published", f"{text!r} names a month relative to the document's date and no "
+                                           "publication date was given (pass published / --published)")
+    year, month = ctx.this_month
+    if m.group("rel") == "下":
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    spec = _month(year, month, m.group("mod"), bool(m.group("b")), text, ctx, yearless=False)
+    note = f"{text}: read as {year}-{month:02d}, counted from the document's date; confirm"
+    return replace(spec, ambiguous=True, note="; ".join(n for n in (spec.note, note) if n))  # type: ignore[type-var]
+
+
+def _month(year: int, month: int, mod: str | None, before: bool, text: str, ctx: _Ctx, *,
+           yearless: bool) -> Fixed:
+    """Month ``month`` of ``year`` as a due date, with its modifier (底/内/旬/初) and 前 (before it)."""
+    if mod == "内" and yearless and _CN_MONTH_WITHIN.search(ctx.phrase):
         # "应在一月内": January, or one month (一个月内) from the event the sentence names.
         return Fixed(due=_month_end(year, month), ambiguous=True,
                      note=f"{text}: read as month {month}; it may mean a window of {month} month(s) (N个月内)")
-    if mod in _TEN_BEFORE and m.group("b"):  # "4月中旬前": before the ten days begin
+    if mod in _TEN_BEFORE and before:  # "4月中旬前": before the ten days begin
         day = _TEN_BEFORE[mod]
         due = dt.date(year, month, day) if day else (
             dt.date(year - 1, 12, 31) if month == 1 else _month_end(year, month - 1))
@@ -41,7 +62,7 @@ def _b_month(m: re.Match[str], ctx: _Ctx) -> _Piece:
     if mod == "中下旬":
         return Fixed(due=_month_end(year, month), start=dt.date(year, month, 11), ambiguous=True,
                      note=f"{text}: 中下旬 read as the 11th to the month's end")
-    if m.group("b") and mod is None:  # "X月前": before month X begins
+    if before and mod is None:  # "X月前": before month X begins
         return Fixed(due=dt.date(year - 1, 12, 31) if month == 1 else _month_end(year, month - 1))
     return Fixed(due=_month_end(year, month))
 

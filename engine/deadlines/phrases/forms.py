@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .dates import (_b_half, _b_iso, _b_month, _b_quarter, _b_quarter_after, _b_target, _b_year_before, _b_year_end,
+from .dates import (_b_half, _b_iso, _b_month, _b_this_month, _b_quarter, _b_quarter_after, _b_target, _b_year_before, _b_year_end,
                     _b_year_part)
 from .events import (_VERBS, _b_after, _b_after_window, _b_extend, _b_immediately, _b_no_deadline, _b_since,
                      _b_since_any, _b_sync, _b_wait, _b_window)
@@ -68,6 +68,9 @@ _FORMS: tuple[_Form, ...] = (
     _form("since", ("之日",), rf"(?:自|从)?(?P<ev>{_EV}{{1,40}}?(?:{_VERBS}))之日(?:起)?", _b_since,
           "…之日起[N个工作日内]: triggered from the day of the event; without a window it is ambiguous",
           "省文件发布之日起", "自省文件发布之日起10个工作日内"),
+    _form("since-bare", ("之日",), rf"(?P<ev>{_EV}{{1,40}}?)之日起", _b_since_any,
+          "…之日起[N内] (no 自, any wording): triggered from the day of the event, in its own words",
+          "信息形成或者变更之日起20个工作日内", anchor=r"之日起"),
     _form("sync", ("同步",), rf"与(?P<ev>{_EV}{{1,12}}?)同步", _b_sync,
           "与…同步[，最迟不超过N个工作日]: triggered per event, the same day (or the stated limit)",
           "与文件同步公开，最迟不超过3个工作日"),
@@ -127,7 +130,7 @@ _FORMS: tuple[_Form, ...] = (
           r"(?:(?:自|从)?(?P<sy>\d{4})年(?:(?P<sm>\d{1,2})月(?:(?P<sd>\d{1,2})日)?)?(?:起|开始))?"
           r"(?:每年的?)?(?:\(?(?P<m1>\d{1,2})月?[-~—–至到](?P<m2>\d{1,2})月\)?)?"
           r"(?:每|按(?=月|季度))(?P<n>\d+)?个?(?P<per>半个?月|月|季度|半年|年|周|日|天|工作日)"
-          r"(?:(?<=周)(?P<wd>[一二三四五六日天])(?!次))?(?:的)?(?P<qm>首月|末月|第1个?月)?(?:的)?"
+          r"(?:(?<=周)(?P<wd>[一二三四五六日天])(?!次))?(?:的)?(?P<qm>首个?月|末个?月|第1个?月|最后1个月)?(?:的)?"
           r"(?:(?P<am>\d{1,2})月)?(?:(?P<d>\d{1,2})日|(?P<end>年底|底))?前?",
           _b_rhythm,
           "[自YYYY年起][M-N月]每月/每季度/每半年/每年[D日|底][前]: recurring, optionally restricted to "
@@ -171,7 +174,7 @@ _FORMS: tuple[_Form, ...] = (
           "按预算法规定完成", "按照省财政厅相关部署，全年工作"),
     # -- fixed dates
     _form("year-part", ("年初", "年中"),
-          r"(?:(?<!\d)(?P<y>\d{4}|[今本当明次])年年?|(?<![\d每全本今当明次])年)(?P<p>初|中)(?![步央国华期间旬])",
+          r"(?:(?<!\d)(?P<y>\d{4}|[今本当明次])年年?|(?<![\d每全本今当明次])年)(?P<p>初|中)(?![步央国华期间旬考学小心共医职专级层])",
           _b_year_part, "[YYYY年]年中 / 年初: 30 June / the end of January (年初 names no day: ambiguous)",
           "年中", "年初公布、年中检查、年底兑现"),
     _form("iso", ("-", "/", "."), r"(?<!\d)(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})(?!\d)前?",
@@ -179,6 +182,10 @@ _FORMS: tuple[_Form, ...] = (
     _form("date", ("日",), _Y + r"(?<![\d\-~])(?P<m>\d{1,2})月(?P<d>\d{1,2})日前?", _b_iso,
           "[YYYY年]M月D日[前]: fixed on that day (the plan year when no year is written)",
           "6月30日前", "2016年6月30日前", "六月二十日前"),
+    _form("this-month", ("本月", "下月"), r"(?P<rel>本|下)月(?P<mod>底|上旬|中下旬|中旬|下旬|初|内)(?P<b>前)?",
+          _b_this_month,
+          "本月底前 / 下月中旬: the month of (after) the document's date, flagged (needs the publication date)",
+          "本月底前", "下月中旬"),
     _form("month", ("月",),
           _Y + r"(?<![\d\-~])(?P<m>\d{1,2})月(?!\d|起|开始)(?P<mod>底|上旬|中下旬|中旬|下旬|初|内)?(?P<b>前)?",
           _b_month,
@@ -206,22 +213,22 @@ _FORMS: tuple[_Form, ...] = (
           lambda m, ctx: _b_target(_Year(m), ctx),
           "到YYYY年 / YYYY年基本建成: a target year, due at its end",
           "到2025年", "2025年基本建成"),
-    _form("reports", ("报",), r"(?<!\d)(?P<per>月|季|半年|年)度?报(?![送批备名])", _b_reports,
-          "月报 / 季报 / 半年报 / 年报 (年度报告): the rhythm the report names (several: a composite)",
+    _form("reports", ("报",), r"(?<!\d)(?P<per>双月|月|季|半年|年)度?报(?![送批备名])", _b_reports,
+          "月报 / 双月报 / 季报 / 半年报 / 年报 (年度报告): the rhythm the report names (several: a composite)",
           "月报、季报"),
     # -- windows (an offset; fills the event before it, else a generic trigger)
-    _form("window", ("内", "超过", "迟于", "最迟"),
+    _form("window", ("内", "超过", "迟于", "最迟", "最长", "最多"),
           r"(?P<cap>最迟不超过|最迟不得超过|最长不(?:能|得)?超过|最多不(?:能|得)?超过|不(?:得|能)超过|不超过|不迟于"
-          r"|最迟)?(?:应|须|要)?(?:在|于)?(?P<n>\d+)(?P<u>个?工作日|个月|小时|分钟|天|日|个?周|年)(?(cap)内?|内)",
+          r"|最迟|最长(?:为)?|最多)?(?:应|须|要)?(?:在|于)?(?P<n>\d+)(?P<u>个?工作日|个月|小时|分钟|天|日|个?周|年)(?(cap)内?|内)",
           _b_window,
-          "N个工作日内 / N日内 / N小时内 / 最迟不超过N个工作日: a window after the event named before it "
-          "(alone: a triggered spec with an unnamed event, ambiguous)",
-          "24小时内", "两个工作日内", "最迟不超过3个工作日"),
+          "N个工作日内 / N日内 / N小时内 / 最迟不超过N个工作日 / 最长N小时: a window after the event named before "
+          "it (alone: a triggered spec with an unnamed event, ambiguous)",
+          "24小时内", "两个工作日内", "最迟不超过3个工作日", "响应时限最长2小时"),
     _form("window-verb", ("在",),
           r"在(?P<n>\d+)(?P<u>个?工作日|个月|小时|天|个?周)(?=办结|办理|完成|答复|回复|处理|报送|上报|反馈)", _b_window,
           "在N个工作日办结: a window (as N个工作日内)", "原则上在3个工作日办结"),
-    _form("immediately", ("立即", "立刻", "马上"), r"立即|立刻|马上", _b_immediately,
-          "立即 / 立刻 / 马上: a window of 0 hours after the event named before it (alone: ambiguous)",
+    _form("immediately", ("立即", "立刻", "马上", "第一时间"), r"立即|立刻|马上|第一时间", _b_immediately,
+          "立即 / 立刻 / 马上 / 第一时间: a window of 0 hours after the event named before it (alone: ambiguous)",
           "事故发生后，应当立即报告"),
     _form("vague", ("定期", "适时", "及时", "视情", "尽快", "随时", "定时", "择机", "实时", "动态"),
           r"不定期|定期|适时|及时|视情|尽快|随时|定时|择机|实时|动态(?:调整|更新)",

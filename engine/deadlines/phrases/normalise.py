@@ -50,9 +50,11 @@ _LITERALS: dict[str, str] = {
 
 _TRAD = str.maketrans(
     "內個時後週鐘屆實現將於從長態續級間發佈國務體關規導達處應須過遲爭開啟適對調動報準檢辦結復總計劃為爲"
-    "與當則內並經終屬區縣門網頁欄條簡單雙學議訪饋組審評證環義種營銷儀啟臺灣際歲歷書記據資紹設這進運選遞",
+    "與當則內並經終屬區縣門網頁欄條簡單雙學議訪饋組審評證環義種營銷儀啟臺灣際歲歷書記據資紹設這進運選遞"
+    "預擬訂隨號屆們週織場",
     "内个时后周钟届实现将于从长态续级间发布国务体关规导达处应须过迟争开启适对调动报准检办结复总计划为为"
-    "与当则内并经终属区县门网页栏条简单双学议访馈组审评证环义种营销仪启台湾际岁历书记据资绍设这进运选递",
+    "与当则内并经终属区县门网页栏条简单双学议访馈组审评证环义种营销仪启台湾际岁历书记据资绍设这进运选递"
+    "预拟订随号届们周织场",
 )
 """Traditional characters of time words and their usual neighbours → simplified, one to one.
 
@@ -60,33 +62,48 @@ Mirrors of official pages are often converted to traditional script ("個工作�
 one-to-one table keeps the in-text finder's character map intact. Dashes of every
 width ("—", "―", "–", "～") become "-": ranges read one way.
 """
-_TRAD.update(str.maketrans("—―–−～~", "------"))
+_TRAD.update(str.maketrans("—―–−～~∶", "------:"))  # ∶ (U+2236, ratio) is written for a time's colon
 
-_Step: TypeAlias = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+_Step: TypeAlias = tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], str]]
+"""A step: the strings one of which the text must hold for the step to apply (none: always), a
+pattern, its replacement. The guard is a cheap ``in`` test that skips most steps for most phrases."""
 
 _STEPS: tuple[_Step, ...] = (
+    # Pinyin glosses that mirror sites insert after characters ("發(fā)布", "現(xiàn)場"): not text.
+    (("(",), re.compile(r"(?<=[\u3400-\u9fff])\([a-z\u00e0-\u00fc\u0101-\u01dc]{1,6}\)"), lambda m: ""),
     # HTML left by the PDF extraction ("<p>全年工作</p> <p>2016年12月底前完成</p>"): clause breaks.
-    (re.compile(r"<[^<>]*>"), lambda m: ";"),
-    (re.compile(r"\s+"), lambda m: ""),
+    (("<",), re.compile(r"<[^<>]*>"), lambda m: ";"),
+    ((), re.compile(r"\s+"), lambda m: ""),
     # Chinese numerals, only before a unit, so "统一部署" and "一扇门" stay text.
-    (re.compile(r"[零〇一二两三四五六七八九十百]+(?=个|年|月|日|号|季|天|小时|次|周|星期|工作日|旬)"),
+    ((), re.compile(r"[零〇一二两三四五六七八九十百]+(?=个|年|月|日|号|季|天|小时|次|周|星期|工作日|旬)"),
      lambda m: str(cn_to_int(m.group()))),
-    (re.compile(r"(?<=\d)号"), lambda m: "日"),
-    (re.compile(r"(?<=[每按\d])季(?!度)"), lambda m: "季度"),  # "每季" / "一季" (not "季节")
-    (re.compile("|".join(sorted(_LITERALS, key=len, reverse=True))), lambda m: _LITERALS[m.group()]),
-    (re.compile(r"季度末(?!月)"), lambda m: "季度底"),  # "每季度末" is its last day; "每季度末月" its last month
-    # A title with a year in it names a document ("将《2005年…工作总结》报…"): not a date.
-    (re.compile(r"《[^《》]*\d[^《》]*》"), lambda m: "《》"),
+    (("号",), re.compile(r"(?<=\d)号"), lambda m: "日"),
+    (("季",), re.compile(r"(?<=[每按\d])季(?!度)"), lambda m: "季度"),  # "每季" / "一季" (not "季节")
+    ((), re.compile("|".join(sorted(_LITERALS, key=len, reverse=True))), lambda m: _LITERALS[m.group()]),
+    (("季度末",), re.compile(r"季度末(?!月)"), lambda m: "季度底"),  # "每季度末" is its last day; "每季度末月" its last month
+    # A title with a year in it names a document ("将《2005年…工作总结》报…"): not a date; so does a
+    # quoted name of a table or document ("填写“2024年清明节值班表”") and a plan period before the
+    # plan's noun ("形成乡村振兴2021~2025年规划初稿").
+    (("《",), re.compile(r"《[^《》]*\d[^《》]*》"), lambda m: "《》"),
+    (("“",), re.compile(r"“[^“”]*\d[^“”]*(?:表|单|册|方案|计划|规划|报告|通知|意见|办法|总结|清单|目录|指南|名录)”"),
+     lambda m: "“”"),
+    (("-",), re.compile(r"(?<![\d.])\d{4}-\d{4}年(?=(?:发展|建设|行动|工作|专项)?(?:规划|计划|纲要|方案))"), lambda m: ""),
+    # A rate "至少1次/年" is the rhythm "每年至少1次".
+    (("次/",), re.compile(r"(?P<c>至少|不少于|不低于)?(?P<n>\d+)次/(?P<per>半年|年|季度|月|周|天|日)"),
+     lambda m: f"每{m.group('per')}{m.group('c') or ''}{m.group('n')}次"),
+    # A ratio "按1:3比例" is not a clause break; "拟定于:2月12日" keeps its marker with its date.
+    ((":",), re.compile(r"(?<=\d):(?=\d(?!\d))"), lambda m: "比"),
+    (("于:",), re.compile(r"(?<=于):"), lambda m: ""),
     # Lists that share a unit: "5月14、15、21日" → "5月14日、5月15日、5月21日";
     # "6月、9月和12月底" → "6月底、9月底、12月底".
-    (re.compile(r"(?<![\d.])(\d{1,2})月((?:\d{1,2}[、和及])+\d{1,2})日"),
+    (("、", "和", "及"), re.compile(r"(?<![\d.])(\d{1,2})月((?:\d{1,2}[、和及])+\d{1,2})日"),
      lambda m: "、".join(f"{m.group(1)}月{d}日" for d in re.split("[、和及]", m.group(2)))),
-    (re.compile(r"(?<![\d.])((?:\d{1,2}月[、和及与])+\d{1,2}月)(底|上旬|中旬|下旬)"),
+    (("、", "和", "及", "与"), re.compile(r"(?<![\d.])((?:\d{1,2}月[、和及与])+\d{1,2}月)(底|上旬|中旬|下旬)"),
      lambda m: "、".join(f"{x}月{m.group(2)}" for x in re.findall(r"(\d{1,2})月", m.group(1)))),
-    (re.compile(r"-{2,}"), lambda m: "-"),
+    (("--",), re.compile(r"-{2,}"), lambda m: "-"),
     # A time of day adds nothing to a due date ("3月5日24时前", "6月11日17:00前", "每周二中午12时前",
     # "(周五)上午下班前"): the day is the deadline.
-    (re.compile(r"\(周[一二三四五六日天]\)|上午|下午|中午|晚上|早上|下班(?=前)|(?<![\d.])\d{1,2}:\d{2}(?!\d)"
+    ((), re.compile(r"\(周[一二三四五六日天]\)|上午|下午|中午|晚上|早上|下班(?=前)|(?<![\d.])\d{1,2}:\d{2}(?!\d)"
                 r"|(?<=[日一二三四五六天午])\d{1,2}(?:时|点)(?:\d{1,2}分)?"), lambda m: ""),
 )
 
@@ -94,8 +111,9 @@ _STEPS: tuple[_Step, ...] = (
 def normalise(phrase: str) -> str:
     """The canonical text the grammar reads (see the module docstring, stage 1)."""
     text = unicodedata.normalize("NFKC", phrase).translate(_TRAD)
-    for pattern, repl in _STEPS:
-        text = pattern.sub(repl, text)
+    for guard, pattern, repl in _STEPS:
+        if not guard or any(g in text for g in guard):
+            text = pattern.sub(repl, text)
     return text
 
 
@@ -114,8 +132,8 @@ def _normalise_mapped(text: str) -> tuple[str, list[int]]:
         chars.append(norm)
         index.extend([i] * len(norm))
     s = "".join(chars)
-    for pattern, repl in _STEPS:
-        if pattern.search(s) is None:
+    for guard, pattern, repl in _STEPS:
+        if (guard and not any(g in s for g in guard)) or pattern.search(s) is None:
             continue
         out: list[str] = []
         new_index: list[int] = []

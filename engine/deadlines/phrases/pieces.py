@@ -42,6 +42,16 @@ class _Start:
 
 
 @dataclass(frozen=True, slots=True)
+class _Leftover:
+    """Words of a clause that no form reads: a bare period word ("召开季度防范会议") or a year that
+    labels the clause ("2021年春节放假时间为…"). Beside a reading they flag it (or, a year the clause's
+    dates share, are dropped); alone they are an unknown phrase (:func:`.compiler._read_clause`)."""
+
+    text: str
+    year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Note:
     """A qualifier that is not a deadline ("按照省财政厅相关部署"), kept as a note.
 
@@ -110,7 +120,7 @@ class _Event:
                          ambiguous=ambiguous, note=_join(notes), description=self.description)
 
 
-_Piece: TypeAlias = Spec | _Event | _Window | _Start | _Note | _Vague
+_Piece: TypeAlias = Spec | _Event | _Window | _Start | _Note | _Vague | _Leftover
 
 _PROMPT_NOTE = "及时: promptly; no window stated, the configured default applies"
 
@@ -137,13 +147,15 @@ KNOWN_FORMS_REF: list[tuple[str, ...]] = [()]
 
 
 class _Ctx:
-    """One compilation: the phrase (for error messages) and the plan year."""
+    """One compilation: the phrase (for error messages), the plan year and, for 本月 / 下月, the
+    month of the document's date (``(year, month)`` of ``published``; None when not given)."""
 
-    __slots__ = ("phrase", "plan_year")
+    __slots__ = ("phrase", "plan_year", "this_month")
 
-    def __init__(self, phrase: str, plan_year: int | None) -> None:
+    def __init__(self, phrase: str, plan_year: int | None, this_month: tuple[int, int] | None = None) -> None:
         self.phrase = phrase
         self.plan_year = plan_year
+        self.this_month = this_month
 
     def error(self, code: str, message: str) -> PhraseError:
         forms = KNOWN_FORMS_REF[0] if code == "unknown-phrase" else ()

@@ -12,7 +12,8 @@ from .pieces import _Ctx, _Piece, _Start
 _FREQ = {"月": "monthly", "季度": "quarterly", "半年": "semiannual", "年": "annual", "周": "weekly",
          "日": "daily", "天": "daily", "工作日": "daily"}
 _WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
-_QUARTER_MONTH = {"首月": (1, 4, 7, 10), "第1月": (1, 4, 7, 10), "第1个月": (1, 4, 7, 10), "末月": (3, 6, 9, 12)}
+_QUARTER_MONTH = {"首月": (1, 4, 7, 10), "首个月": (1, 4, 7, 10), "第1月": (1, 4, 7, 10), "第1个月": (1, 4, 7, 10),
+                  "末月": (3, 6, 9, 12), "末个月": (3, 6, 9, 12), "最后1个月": (3, 6, 9, 12)}
 
 
 def _season(m: re.Match[str], ctx: _Ctx) -> tuple[int, ...] | None:
@@ -159,6 +160,8 @@ def _b_pairs(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return Recurring(freq="annual", months=tuple(sorted({month for _, month in pairs})), note=note)
 
 def _b_reports(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    if m.group("per") == "双月":  # 双月报: a report every second month
+        return Recurring(freq="monthly", interval=2)
     freq = {"月": "monthly", "季": "quarterly", "半年": "semiannual", "年": "annual"}[m.group("per")]
     return Recurring(freq=freq)  # type: ignore[arg-type]
 
