@@ -35,11 +35,19 @@ services:
 	  (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
 	@pg_isready -h 127.0.0.1 -p 5432 -q || (echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1)
 
-# The browser tests drive Debian's Chromium (never a downloaded browser build).
+# The system packages the tests use, from Debian: Chromium for the browser tests (never a downloaded
+# browser build), Noto CJK for chart labels, sqlite3 for the docs' examples, dovecot for the IMAP test.
 browser:
-	@test -x /usr/bin/chromium || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@missing=""; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  test -d /usr/share/fonts/opentype/noto || missing="$$missing fonts-noto-cjk"; \
+	  command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	  test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian's$$missing (browser tests, Chinese glyphs in charts, the docs' sqlite3 examples, the IMAP inbox test)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    systemctl disable --now dovecot >/dev/null 2>&1 || true; \
+	  fi
 
 test: setup services browser
 	$(BIN)/pytest

@@ -284,6 +284,9 @@ def _row_date(text: str) -> dt.date | None:
 def read_source(cfg: SourceConfig) -> Iterator[IncomingDocument]:
     """Read a configured source by its kind."""
     if cfg.kind == "folder":
+        # The configured drop folder is where clerks save what arrives: a fresh install has
+        # none yet, and an empty inbox is not an error (a folder named on the command line is).
+        Path(cfg.location).mkdir(parents=True, exist_ok=True)
         return read_folder(Path(cfg.location))
     if cfg.kind == "maildir":
         return read_maildir(Path(cfg.location))
