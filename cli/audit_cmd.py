@@ -14,19 +14,18 @@ from pathlib import Path
 
 import click
 
-from ..engine.deadlines.calendar import CHINA_TZ as SHANGHAI
 from ..store import audit
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
 
 
 def _filter(since: str | None, actor: str | None, obj: str | None, action: str | None) -> audit.AuditFilter:
     day = parse_day(since, "--since")
-    start = audit.start_of_day(day, SHANGHAI) if day else None
+    start = audit.start_of_day(day, app().calendar.tz) if day else None
     return audit.AuditFilter(since=start, actor=actor, object=obj, action=action)
 
 
 _FILTERS = [
-    click.option("--since", help="Only records from this day on (YYYY-MM-DD, 00:00 Asia/Shanghai)."),
+    click.option("--since", help="Only records from this day on (YYYY-MM-DD, 00:00 in the configured time zone)."),
     click.option("--actor", help="Only this actor."),
     click.option("--object", "obj", help="TYPE:ID (obligation:12, user:lin-yu), or a type (user) or an id alone."),
     click.option("--action", help="An action (obligation.completed) or a prefix with * (event.*)."),
@@ -53,7 +52,7 @@ def audit_group() -> None:
 @handle_errors
 def audit_list(since: str | None, actor: str | None, obj: str | None, action: str | None, limit: int | None,
                as_json: bool) -> None:
-    """Audit records, oldest first (times shown in Asia/Shanghai)."""
+    """Audit records, oldest first (times shown in the configured time zone, 北京时间 by default)."""
     f = _filter(since, actor, obj, action)
     with app().sessions() as session:
         found = audit.records(session, f) if limit is None else audit.latest(session, f, n=limit)
@@ -62,7 +61,7 @@ def audit_list(since: str | None, actor: str | None, obj: str | None, action: st
         echo_json(rows)
         return
     for r in rows:
-        local = dt.datetime.fromisoformat(r["at"]).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        local = dt.datetime.fromisoformat(r["at"]).astimezone(app().calendar.tz).strftime("%Y-%m-%d %H:%M:%S")
         summary = _summary(r)
         click.echo(f"{r['seq']}\t{local}\t{r['actor']}\t{r['source']}\t{r['action']}\t"
                    f"{r['object_type']}:{r['object_id']}" + (f"\t{summary}" if summary else "")

@@ -25,7 +25,6 @@ from ..engine.services.events import (
     record_event,
     retract_event,
 )
-from ..engine.deadlines.calendar import CHINA_TZ as SHANGHAI
 from .context import App, app, echo_json, handle_errors, parse_day
 
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
@@ -47,13 +46,13 @@ def _required_day(value: str, param: str) -> dt.date:
 
 
 def _instant(on: dt.date, value: str | None) -> dt.datetime | None:
-    """``HH:MM`` on the event's day, Asia/Shanghai (for hour offsets such as 24小时内)."""
+    """``HH:MM`` on the event's day, in the configured time zone (for hour offsets such as 24小时内)."""
     if value is None:
         return None
     m = _HHMM.fullmatch(value.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise click.BadParameter(f"{value!r} is not a time of day HH:MM", param_hint="--at")
-    return dt.datetime.combine(on, dt.time(int(m.group(1)), int(m.group(2))), tzinfo=SHANGHAI)
+    return dt.datetime.combine(on, dt.time(int(m.group(1)), int(m.group(2))), tzinfo=app().calendar.tz)
 
 
 def _occurrence(value: str | None) -> str | dt.date | None:
@@ -113,7 +112,7 @@ def event() -> None:
 @click.option("--doc-number", help="The document's number (文号), e.g. 粤府办〔2016〕12号.")
 @click.option("--title", help="The document's title or the event's name.")
 @click.option("--received", help="The day the document was received (YYYY-MM-DD); not before --date.")
-@click.option("--at", "at", help="Time of day HH:MM (Asia/Shanghai), for hour offsets such as 24小时内.")
+@click.option("--at", "at", help="Time of day HH:MM (the configured time zone), for hour offsets such as 24小时内.")
 @click.option("--actor", required=True, help="Who records it (kept in the audit log).")
 @click.option("--note", help="A note kept with the event.")
 @click.option("--json", "as_json", is_flag=True, help="Print the event and what it activated as JSON.")
@@ -197,7 +196,7 @@ def event_retract(event_id: int, reason: str, actor: str) -> None:
 def event_list(plan: str | None, trigger: str | None, as_json: bool) -> None:
     """Every recorded event, retracted ones included (they are history)."""
     with app().sessions() as session:
-        rows = list_events(session, plan=plan, trigger=trigger)
+        rows = list_events(session, plan=plan, trigger=trigger, tz=app().calendar.tz)
     if as_json:
         echo_json([r.to_json() for r in rows])
         return

@@ -13,7 +13,7 @@ from .context import app, echo_json, handle_errors, parse_day
 
 @click.command("report")
 @click.option("--plan", required=True, help="The plan id (duban plan list).")
-@click.option("--as-of", "as_of", help="Status as of this day (YYYY-MM-DD); default today in Asia/Shanghai.")
+@click.option("--as-of", "as_of", help="Status as of this day (YYYY-MM-DD); default today in the configured time zone.")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv", "xlsx"]), default="html", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default stdout).")
 @handle_errors
@@ -50,7 +50,7 @@ def report_cmd(plan: str, as_of: str | None, fmt: str, output: Path | None) -> N
 
 @click.command("scores")
 @click.option("--plan", required=True, help="The plan id.")
-@click.option("--as-of", "as_of", help="Scores as of this day (YYYY-MM-DD); default today in Asia/Shanghai.")
+@click.option("--as-of", "as_of", help="Scores as of this day (YYYY-MM-DD); default today in the configured time zone.")
 @click.option("--json", "as_json", is_flag=True,
               help='Print JSON: [{"unit","assessed","on_time","late","overdue","waived","pending","on_time_rate",'
                    '"avg_late_working_days"}].')
@@ -90,7 +90,7 @@ def calendar_feed_cmd(unit: str, directory: str | None, output: Path | None) -> 
     with a.sessions() as session:
         data = reports.calendar_feed(session, unit, now=dt.datetime.now(dt.timezone.utc),
                                      domain=str(a.settings.notifier.get("message_id_domain", "duban.example")),
-                                     base_url=a.settings.web_base_url, directory=directory)
+                                     base_url=a.settings.web_base_url, directory=directory, tz=a.settings.timezone)
     if output is not None:
         output.write_bytes(data)
         click.echo(f"calendar for {unit} written to {output}", err=True)

@@ -123,7 +123,7 @@ def obligations() -> None:
 @click.option("--task", type=int, help="Only this task number.")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(queries.STATUSES),
               help="Only these statuses (repeatable).")
-@click.option("--as-of", "as_of", help="Status as of this day (YYYY-MM-DD); default today in Asia/Shanghai.")
+@click.option("--as-of", "as_of", help="Status as of this day (YYYY-MM-DD); default today in the configured time zone.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: [{id, plan, task, requirement, unit, kind, due, status}].")
 @handle_errors
 def obligations_list(plan: str | None, unit: str | None, task: int | None, statuses: tuple[str, ...],

@@ -54,13 +54,14 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import DubanError
+from ..zh import cn_date
 from .abc import HeaderValueError, NotifierConfigError, OutgoingMessage
 from .model import COLOURS, Digest, DigestItem, Role
 
 __all__ = [
     "DEFAULT_CONTACT",
     "SAMPLE_SENDER",
-    "SHANGHAI",
+    "DEFAULT_TZ",
     "DigestRenderer",
     "DigestTemplateError",
     "HeaderValueError",
@@ -78,7 +79,8 @@ __all__ = [
 ]
 
 #: Dates and the Date header are given in China Standard Time.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+"""The zone an email is dated in when the renderer is not given the configured one (北京时间)."""
 
 #: Whom the footer names when the deployment names no one.
 DEFAULT_CONTACT = "督办系统管理员"
@@ -216,11 +218,6 @@ def message_id_for(key: str, domain: str) -> str:
 
 
 # --------------------------------------------------------------------------- template helpers
-
-
-def cn_date(value: date) -> str:
-    """``2016-06-30`` → ``2016年6月30日``."""
-    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def cn_weekday(value: date) -> str:
@@ -420,7 +417,9 @@ class DigestRenderer:
         *,
         contact: str = DEFAULT_CONTACT,
         requirement_width: int = 60,
+        tz: ZoneInfo = DEFAULT_TZ,
     ) -> None:
+        self.tz = tz
         package = jinja2.PackageLoader("duban.notifiers", "templates")
         env_class: type[jinja2.Environment]
         loader: jinja2.BaseLoader
@@ -482,7 +481,7 @@ class DigestRenderer:
             raise HeaderValueError("subject", subject, "the subject template rendered nothing")
         text = self._render(self._text, TEMPLATE_TEXT, digest.key, context)
         html = self._render(self._html, TEMPLATE_HTML, digest.key, context)
-        created = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(microsecond=0)
+        created = (now or datetime.now(self.tz)).astimezone(self.tz).replace(microsecond=0)
         return OutgoingMessage(
             key=digest.key,
             message_id=message_id,
@@ -549,10 +548,10 @@ def _checked(msg: OutgoingMessage, now: datetime | None) -> tuple[Address, Addre
     check_header_value("key", msg.key)
     if not _MESSAGE_ID.fullmatch(msg.message_id):
         raise HeaderValueError("message_id", msg.message_id, "not a <id@domain> Message-ID")
-    created = msg.created or now or datetime.now(SHANGHAI)
+    created = msg.created or now or datetime.now(DEFAULT_TZ)
     if created.tzinfo is None:
         raise HeaderValueError("created", created, "a naive datetime (give a time zone)")
-    return sender, recipient, created.astimezone(SHANGHAI)
+    return sender, recipient, created  # dated in the zone it was created in (the renderer's)
 
 
 def _body_lines(text: str) -> bytes:

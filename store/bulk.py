@@ -14,11 +14,13 @@ every long statement in Python). Both return the new ids in input order.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 CHUNK = 5000
 
@@ -103,3 +105,9 @@ def _analyze_if_grown(session: Session, table: Table, added: int) -> None:
         session.connection().exec_driver_sql(f"ANALYZE {quoted}")
         analysed_at = total
     seen[table.name] = [total, analysed_at]
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size`` (IN lists and batches stay under the drivers' limits)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

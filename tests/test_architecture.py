@@ -22,6 +22,7 @@ SOURCE_DIRS = ("engine", "store", "notifiers", "web", "cli", "rules")
 # room → layer; a module imports only its own room or a room of a lower layer.
 LAYERS: dict[str, int] = {
     "duban.errors": 0,
+    "duban.zh": 0,
     "duban.rules": 0,
     "duban.store": 1,
     "duban.notifiers": 1,
@@ -54,6 +55,7 @@ def _sources() -> Iterator[Path]:
     yield REPO / "__init__.py"
     yield REPO / "__main__.py"
     yield REPO / "errors.py"
+    yield REPO / "zh.py"
     for folder in SOURCE_DIRS:
         for path in sorted((REPO / folder).rglob("*.py")):
             if "__pycache__" not in path.parts:

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.runtime.build import Runtime, build_runtime
 from ..engine.runtime.settings import Settings
+from ..zh import cn_date
 from . import readmodel
 from .auth import default_hasher, load_secret
 from .context import CSP, MAX_BODY, SESSION_COOKIE, SESSION_MAX_AGE, WebContext
@@ -160,7 +161,7 @@ def template_env(settings: Settings) -> jinja2.Environment:
     env.filters["local"] = lambda v: _local(v, settings.timezone)
     env.filters["pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=1, sort_keys=True, default=str)
     env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
-    env.filters["cn_date"] = lambda d: f"{d.year}年{d.month}月{d.day}日" if d else ""
+    env.filters["cn_date"] = cn_date
     return env
 
 

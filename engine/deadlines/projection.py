@@ -63,6 +63,7 @@ from .calendar import WorkingCalendar
 from .offsets import add_offset, local_instant
 from .spec import DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
 from ...errors import DubanError
+from ...zh import OFFSET_UNITS_ZH, cn_date
 
 __all__ = [
     "DEFAULT_CHECKINS",
@@ -86,7 +87,6 @@ _NATURAL_MONTHS: dict[str, tuple[int, ...]] = {
     "annual": (12,),
 }
 _PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
-_UNIT_LABEL = {"working_days": "个工作日", "days": "日", "hours": "小时", "months": "个月", "years": "年"}
 
 
 class ProjectionError(DubanError, ValueError):
@@ -153,11 +153,7 @@ class Due:
 
 
 def _offset_text(offset: Offset) -> str:
-    return f"{offset.amount}{_UNIT_LABEL[offset.unit]}"
-
-
-def _cn(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
+    return f"{offset.amount}{OFFSET_UNITS_ZH[offset.unit]}"
 
 
 # --------------------------------------------------------------------------- kinds
@@ -165,13 +161,13 @@ def _cn(d: dt.date) -> str:
 
 def _fixed(spec: Fixed, part: int, calendar: WorkingCalendar) -> list[Due]:
     due = spec.due
-    label = f"{_cn(spec.start)}至{_cn(due)}" if spec.start is not None else f"{_cn(due)}前"
+    label = f"{cn_date(spec.start)}至{cn_date(due)}" if spec.start is not None else f"{cn_date(due)}前"
     if spec.roll == "next_workday":
         rolled = calendar.roll_forward(due)
         if rolled != due:
-            label = f"{_cn(rolled)}前（原定{_cn(due)}，遇节假日顺延）"
+            label = f"{cn_date(rolled)}前（原定{cn_date(due)}，遇节假日顺延）"
             if spec.start is not None:
-                label = f"{_cn(spec.start)}至{label}"
+                label = f"{cn_date(spec.start)}至{label}"
         due = rolled
     return [Due(part=part, key="final", due=due, label=label)]
 
@@ -181,10 +177,10 @@ def _relative(spec: Relative, part: int, ctx: PlanContext, calendar: WorkingCale
         if spec.due is None:
             return []
         return [Due(part=part, key="final", due=spec.due,
-                    label=f"方案公布后{_offset_text(spec.offset)}内（{_cn(spec.due)}前）")]
+                    label=f"方案公布后{_offset_text(spec.offset)}内（{cn_date(spec.due)}前）")]
     due = add_offset(ctx.published, spec.offset, calendar, tz=calendar.tz)
     return [Due(part=part, key="final", due=due,
-                label=f"方案公布（{_cn(ctx.published)}）后{_offset_text(spec.offset)}内（{_cn(due)}前）")]
+                label=f"方案公布（{cn_date(ctx.published)}）后{_offset_text(spec.offset)}内（{cn_date(due)}前）")]
 
 
 def _period_of(freq: str, year: int, month: int, monthly_grain: bool) -> tuple[str, str, dt.date]:
@@ -255,7 +251,7 @@ def _short_periods(spec: Recurring, start: dt.date, until: dt.date) -> list[_Per
         day = start
         while day <= until:
             if spec.months is None or day.month in spec.months:
-                out.append((day.isoformat(), _cn(day), day, day))
+                out.append((day.isoformat(), cn_date(day), day, day))
             day += dt.timedelta(days=1)
         return out
     monday = start - dt.timedelta(days=start.isoweekday() - 1)
@@ -266,7 +262,7 @@ def _short_periods(spec: Recurring, start: dt.date, until: dt.date) -> list[_Per
         anchor = week_end if spec.lag is not None else due
         if start <= anchor <= until and (spec.months is None or due.month in spec.months):
             iso = due.isocalendar()
-            out.append((f"{iso[0]}-W{iso[1]:02d}", f"{iso[0]}年第{iso[1]}周（{_cn(due)}）", week_end, due))
+            out.append((f"{iso[0]}-W{iso[1]:02d}", f"{iso[0]}年第{iso[1]}周（{cn_date(due)}）", week_end, due))
         monday += dt.timedelta(days=7)
     return out
 
@@ -298,7 +294,7 @@ def _ongoing(spec: Ongoing, part: int, ctx: PlanContext, checkins: Sequence[tupl
     out = [Due(part=part, key=f"checkin:{p.isoformat()}", due=p, label=_checkin_label(p, year_bound),
                checkin=True) for p in sorted(points)]
     if spec.until is not None:
-        label = f"全年工作（{_cn(until)}前完成）" if year_bound else f"持续工作（{_cn(until)}前完成）"
+        label = f"全年工作（{cn_date(until)}前完成）" if year_bound else f"持续工作（{cn_date(until)}前完成）"
         out.append(Due(part=part, key="final", due=until, label=label))
     return out
 
@@ -333,7 +329,7 @@ def _triggered(spec: Triggered, part: int, calendar: WorkingCalendar,
         due = add_offset(event.on, offset, calendar, at=event.at, tz=calendar.tz)
         key = f"event:{event.id}" if spec.per_event else "final"
         out.append(Due(part=part, key=key, due=due,
-                       label=f"触发事件（{event.id}，{_cn(event.on)}）后{window}内（{default_note}{_cn(due)}前）"))
+                       label=f"触发事件（{event.id}，{cn_date(event.on)}）后{window}内（{default_note}{cn_date(due)}前）"))
     return out
 
 

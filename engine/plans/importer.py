@@ -30,7 +30,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...store import audit
-from ...store.bulk import bulk_insert
+from ...store.bulk import bulk_insert, chunked
 from ...store.models import (
     Assignment,
     DeadlineEntry,
@@ -303,7 +303,7 @@ class Importer:
         dl_cols = ("phrase", "source", "spec", "spec_overridden", "trigger_key")
         plan_req_ids = list(req_ids.values())
         entries: dict[tuple[int, int], Any] = {}
-        for chunk in _chunks(plan_req_ids, 5000):
+        for chunk in chunked(plan_req_ids, 5000):
             for row in self.s.execute(select(DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal,
                                              *(getattr(DeadlineEntry, c) for c in dl_cols))
                                       .where(DeadlineEntry.requirement_id.in_(chunk))):
@@ -326,7 +326,7 @@ class Importer:
                                      if k in entries and any(getattr(entries[k], c) != v[c] for c in dl_cols)])
 
         # Assignments are derived data: replace the plan's set in two statements.
-        for chunk in _chunks(plan_req_ids, 5000):
+        for chunk in chunked(plan_req_ids, 5000):
             self.s.execute(delete(Assignment).where(Assignment.requirement_id.in_(chunk)))
         rows = []
         for task in data.tasks:
@@ -438,11 +438,6 @@ def _expanded(directory: UnitDirectory, written: Sequence[str],
         for unit in directory.lookup(name) or ():
             via.setdefault(unit, name if directory.is_group(name) else None)
     return [(unit, via.get(unit)) for unit in units]
-
-
-def _chunks(items: Sequence[Any], size: int) -> Any:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def import_result(session: Session, result: LoadResult, **kwargs: Any) -> ImportReport:

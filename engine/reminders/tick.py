@@ -43,9 +43,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ...notifiers.abc import HeaderValueError
 from ...notifiers.chart import ranking_chart
 from ...notifiers.model import Digest, DigestItem, RankRow, SectionKind
-from ...notifiers.render import DigestRenderer, DigestTemplateError, check_address, cn_date, render_digest
+from ...notifiers.render import DigestRenderer, DigestTemplateError, check_address, render_digest
 from ...store import audit
-from ...store.bulk import bulk_insert
+from ...zh import cn_date
+from ...store.bulk import bulk_insert, chunked
 from ...store.models import (
     DeadlineEntry,
     Notification,
@@ -297,7 +298,7 @@ class Ticker:
     def _recorded(self, session: Session, occurrence_ids: Sequence[int]) -> dict[int, tuple[set[str], int]]:
         """Stages already recorded per candidate occurrence, and the highest repeat index (grouped in SQL)."""
         out: dict[int, tuple[set[str], int]] = {}
-        for chunk in _chunks(list(occurrence_ids), 5000):
+        for chunk in chunked(list(occurrence_ids), 5000):
             stmt = (select(StageRecord.occurrence_id, StageRecord.stage, func.max(StageRecord.repeat))
                     .where(StageRecord.occurrence_id.in_(chunk))
                     .group_by(StageRecord.occurrence_id, StageRecord.stage))
@@ -696,7 +697,7 @@ class Ticker:
         address cannot be encoded is kept in ``day.refused`` to be reported.
         """
         out: dict[tuple[str, Any], list[Person]] = defaultdict(list)
-        for chunk in _chunks(list(unit_ids), 5000):
+        for chunk in chunked(list(unit_ids), 5000):
             for o in session.execute(select(Official.unit_id, Official.name, Official.role, Official.email,
                                             Unit.name).join(Unit, Unit.id == Official.unit_id)
                                      .where(Official.unit_id.in_(chunk)).order_by(Official.id)):
@@ -758,6 +759,3 @@ def _who(role: str, fact: Fact) -> tuple[str, Any]:
     return ("supervisor", fact.directory) if role == "supervisor" else (role, fact.unit_id)
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

@@ -121,13 +121,15 @@ class Runtime:
 
     @cached_property
     def renderer(self) -> DigestRenderer | None:
-        """Edited templates or a contact line, checked now; None: the packaged templates."""
+        """The digest renderer: edited templates or a contact line if configured, checked now.
+
+        Emails are dated in the configured time zone.
+        """
         n = self.settings.notifier
-        if not (n.get("templates_dir") or n.get("contact")):
-            return None
         # Officials may edit the templates: those from outside the package render sandboxed.
         renderer = DigestRenderer(Path(n["templates_dir"]) if n.get("templates_dir") else None,
-                                  **({"contact": n["contact"]} if n.get("contact") else {}))
+                                  **({"contact": n["contact"]} if n.get("contact") else {}),
+                                  tz=ZoneInfo(self.settings.timezone))
         renderer.check()
         return renderer
 

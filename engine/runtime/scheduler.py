@@ -4,7 +4,7 @@ APScheduler 3.x is used as an in-memory wake-up only (its persistent job
 stores cannot be shared between processes and silently drop jobs that no
 longer unpickle); all durable state lives in duban's own tables. Choices:
 
-* one cron job at the configured hour, Asia/Shanghai; ``coalesce=True`` and
+* one cron job at the configured hour, in the configured time zone; ``coalesce=True`` and
   ``max_instances=1`` so a slow tick never overlaps the next;
 * an explicit misfire policy: a generous ``misfire_grace_time`` (default
   12 h — APScheduler's default of 1 s would skip a tick after a short stall),

@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from ...store import audit
 from ...store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger
-from ..deadlines.calendar import CHINA_TZ as SHANGHAI  # TODO(lead): use calendar.tz
-from ..deadlines.calendar import WorkingCalendar
+from ..deadlines.calendar import CHINA_TZ, WorkingCalendar
+from ..deadlines.offsets import local_instant
 from ..deadlines.projection import PlanContext
 from ..deadlines.spec import Offset
 from ..plans.materialize import SyncStats, active_events, reapply_extensions, sync_occurrences
@@ -174,13 +174,13 @@ def event_dues(session: Session, event_id: int) -> dict[str, list[int]]:
     return dict(out)
 
 
-def _local_at(on: dt.date, at: dt.datetime | None) -> dt.datetime | None:
-    """Check that an event's instant falls on its (Asia/Shanghai) date; naive means Shanghai time."""
+def _local_at(on: dt.date, at: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    """Check that an event's instant falls on its date in the calendar's zone; naive means local time."""
     if at is None:
         return None
-    local = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at.astimezone(SHANGHAI)
+    local = local_instant(at, tz)
     if local.date() != on:
-        raise ServiceError(f"the event's time {local.isoformat()!r} is on {local.date()} in Asia/Shanghai, "
+        raise ServiceError(f"the event's time {local.isoformat()!r} is on {local.date()} in {tz}, "
                            f"not on its date {on.isoformat()!r}")
     return local.astimezone(dt.timezone.utc)
 
@@ -213,7 +213,7 @@ def record_event(session: Session, *, trigger_key: str, on: dt.date, actor: str,
     if received is not None and received < on:
         raise ServiceError(f"received {received} is before the event date {on}")
     _check_in_calendar(proj.calendar, on)
-    at_utc = _local_at(on, at)
+    at_utc = _local_at(on, at, proj.calendar.tz)
     trigger = _trigger(session, trigger_key, plan)
     authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=trigger.plan_id)
     same = session.scalars(select(Event).where(Event.trigger_id == trigger.id, Event.state == "active",
@@ -240,6 +240,19 @@ def record_event(session: Session, *, trigger_key: str, on: dt.date, actor: str,
 _KEEP: Any = object()
 
 
+def _active_event(session: Session, event_id: int, *, role: str, unit_ids: Collection[int] | None,
+                  doing: str) -> Event:
+    """The active event ``event_id``, once the caller may act on its plan's events."""
+    authorize(session, "event", role=role, unit_ids=unit_ids)
+    ev = session.get(Event, event_id)
+    if ev is None:
+        raise NotFound(f"no event {event_id!r}")
+    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=ev.trigger.plan_id)
+    if ev.state != "active":
+        raise ServiceError(f"event {event_id!r} is already {ev.state}; only an active event can be {doing}")
+    return ev
+
+
 def correct_event(session: Session, event_id: int, *, on: dt.date, actor: str, proj: Projection,
                   reason: str | None = None, source: audit.Source = "cli", at: dt.datetime | None = _KEEP,
                   role: str = OPERATOR, unit_ids: Collection[int] | None = None) -> SyncStats:
@@ -248,18 +261,13 @@ def correct_event(session: Session, event_id: int, *, on: dt.date, actor: str, p
     A known time of day is kept on the new date unless ``at`` gives another
     instant (or ``None`` to forget it).
     """
-    authorize(session, "event", role=role, unit_ids=unit_ids)
-    ev = session.get(Event, event_id)
-    if ev is None:
-        raise NotFound(f"no event {event_id!r}")
-    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=ev.trigger.plan_id)
-    if ev.state != "active":
-        raise ServiceError(f"event {event_id!r} is {ev.state}; only an active event can be corrected")
+    ev = _active_event(session, event_id, role=role, unit_ids=unit_ids, doing="corrected")
     _check_in_calendar(proj.calendar, on)
     if at is _KEEP:
-        at = (dt.datetime.combine(on, ev.occurred_at.astimezone(SHANGHAI).time(), tzinfo=SHANGHAI)
+        tz = proj.calendar.tz
+        at = (dt.datetime.combine(on, ev.occurred_at.astimezone(tz).time(), tzinfo=tz)
               if ev.occurred_at is not None else None)
-    at_utc = _local_at(on, at)
+    at_utc = _local_at(on, at, proj.calendar.tz)
     if ev.occurred_on == on and ev.occurred_at == at_utc:
         raise ServiceError(f"event {event_id!r} is already on {on}; nothing to correct")
     before = _event_json(ev)
@@ -280,13 +288,7 @@ def retract_event(session: Session, event_id: int, *, reason: str, actor: str, p
 
     Instances already completed stay completed: what a unit did is history.
     """
-    authorize(session, "event", role=role, unit_ids=unit_ids)
-    ev = session.get(Event, event_id)
-    if ev is None:
-        raise NotFound(f"no event {event_id!r}")
-    authorize(session, "event", role=role, unit_ids=unit_ids, plan_id=ev.trigger.plan_id)
-    if ev.state != "active":
-        raise ServiceError(f"event {event_id!r} is already {ev.state}")
+    ev = _active_event(session, event_id, role=role, unit_ids=unit_ids, doing="retracted")
     if not reason.strip():
         raise ServiceError("a retraction needs a reason")
     before = _event_json(ev)
@@ -318,10 +320,11 @@ class EventRow:
     recorded_at: dt.datetime
     open_dues: int
     done_dues: int
+    tz: dt.tzinfo = CHINA_TZ
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "trigger": self.trigger, "plan": self.plan, "date": self.on.isoformat(),
-                "at": self.at.astimezone(SHANGHAI).isoformat() if self.at else None,
+                "at": self.at.astimezone(self.tz).isoformat() if self.at else None,
                 "doc_number": self.doc_number, "title": self.title,
                 "received": self.received.isoformat() if self.received else None, "actor": self.actor,
                 "note": self.note, "state": self.state,
@@ -329,8 +332,9 @@ class EventRow:
                 "open_dues": self.open_dues, "done_dues": self.done_dues}
 
 
-def list_events(session: Session, *, plan: str | None = None, trigger: str | None = None) -> list[EventRow]:
-    """Every event (retracted ones too: they are history), oldest first."""
+def list_events(session: Session, *, plan: str | None = None, trigger: str | None = None,
+                tz: dt.tzinfo = CHINA_TZ) -> list[EventRow]:
+    """Every event (retracted ones too: they are history), oldest first; instants shown in ``tz``."""
     counts: dict[tuple[int, str], int] = {
         (eid, state): n for eid, state, n in session.execute(
             select(Occurrence.event_id, Occurrence.state, func.count())
@@ -343,5 +347,5 @@ def list_events(session: Session, *, plan: str | None = None, trigger: str | Non
     return [EventRow(id=ev.id, trigger=t.key, plan=t.plan_id, on=ev.occurred_on, at=ev.occurred_at,
                      doc_number=ev.doc_number, title=ev.title, received=ev.received_on, actor=ev.actor, note=ev.note,
                      state=ev.state, recorded_at=ev.recorded_at, open_dues=counts.get((ev.id, "open"), 0),
-                     done_dues=counts.get((ev.id, "done"), 0))
+                     done_dues=counts.get((ev.id, "done"), 0), tz=tz)
             for ev, t in session.execute(stmt)]

@@ -69,6 +69,7 @@ from ...store.models import (
 )
 from ..deadlines.calendar import WorkingCalendar
 from ...errors import DubanError
+from ...zh import cn_date
 from .completions import is_late
 from .queries import DUE_SOON_WITHIN
 
@@ -224,10 +225,6 @@ def _jinja() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["cn_date"] = cn_date
     return env
-
-
-def cn_date(d: dt.date | None) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
@@ -417,7 +414,7 @@ def occurrence_uid(okey: str, occurrence_key: str, domain: str) -> str:
 
 
 def calendar_feed(session: Session, unit_name: str, *, now: dt.datetime, domain: str = "duban.example",
-                  base_url: str | None = None, directory: str | None = None) -> bytes:
+                  base_url: str | None = None, directory: str | None = None, tz: str = "Asia/Shanghai") -> bytes:
     """An RFC 5545 calendar of a unit's due dates: one all-day event per due instance.
 
     Completed instances stay (marked 已完成) so the calendar shows the record;
@@ -433,8 +430,8 @@ def calendar_feed(session: Session, unit_name: str, *, now: dt.datetime, domain:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"督办时限：{unit.name}")
-    cal.add("x-wr-timezone", "Asia/Shanghai")
-    cal.add_component(Timezone.from_tzid("Asia/Shanghai", first_date=dt.date(2000, 1, 1)))
+    cal.add("x-wr-timezone", tz)  # the configured time zone (北京时间 by default)
+    cal.add_component(Timezone.from_tzid(tz, first_date=dt.date(2000, 1, 1)))
     stamp = now.astimezone(dt.timezone.utc)
     stmt = (
         select(Obligation.id, Obligation.okey, Plan.title, Task.no, Requirement.no, Requirement.text,
