@@ -24,7 +24,7 @@ from duban.engine.services.events import record_event
 from duban.engine.services.extensions import approve_extension, request_extension
 from duban.engine.plans.importer import import_result
 from duban.engine.plans.planfile import load_plans
-from duban.engine.services.queries import STATUSES, list_obligations
+from duban.engine.services.queries import CHECKIN_MISSED, STATUSES, list_obligations, refine_checkin
 from duban.engine.runtime.build import Runtime, build_runtime
 from duban.store.db import make_engine, upgrade
 from duban.store.models import Obligation, Occurrence, Unit
@@ -109,6 +109,29 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         drop()
 
 
+@dataclass(frozen=True)
+class Row:
+    """A ``list_obligations`` row with the dashboard's status: ``status_of`` refined by ``refine_checkin``."""
+
+    id: int
+    unit: str
+    task: int
+    due: dt.date | None
+    deadline: dt.date | None  # the earliest open due instance that is not a check-in
+    status: str
+
+
+def _refined(s: Any, calendar: WorkingCalendar, as_of: dt.date, plan: str | None = None) -> list[Row]:
+    """The rows the dashboard must show, computed apart from its SQL (one object per obligation)."""
+    rows = list_obligations(s, calendar=calendar, as_of=as_of, plan=plan)
+    deadline: dict[int, dt.date] = {}
+    for oid, due in s.execute(select(Occurrence.obligation_id, Occurrence.due)
+                              .where(Occurrence.state == "open", Occurrence.checkin.is_(False))):
+        deadline[oid] = min(due, deadline.get(oid, due))
+    return [Row(id=r.id, unit=r.unit, task=r.task, due=r.due, deadline=deadline.get(r.id),
+                status=refine_checkin(r.status, next_deadline=deadline.get(r.id), as_of=as_of)) for r in rows]
+
+
 def _expected(rows: list[Any]) -> tuple[Counter[str], dict[str, Counter[str]], dict[int, Counter[str]]]:
     by_status: Counter[str] = Counter(r.status for r in rows)
     by_unit: dict[str, Counter[str]] = {}
@@ -128,10 +151,10 @@ def _plain(counts: Any) -> dict[str, int]:
 def test_overview_counts_equal_status_of_for_any_day(seeded: Seeded, as_of: dt.date) -> None:
     rt = seeded.runtime
     with rt.sessions() as s:
-        rows = list_obligations(s, calendar=rt.calendar, as_of=as_of, plan=PLAN)
+        rows = _refined(s, rt.calendar, as_of, PLAN)
         ov = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, plan_id=PLAN)
         everything = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, plan_id=None)
-        all_rows = list_obligations(s, calendar=rt.calendar, as_of=as_of)
+        all_rows = _refined(s, rt.calendar, as_of)
         statuses = readmodel.statuses_of(s, [r.id for r in rows], as_of=as_of,
                                          until=readmodel.due_soon_until(rt.calendar, as_of))
     by_status, by_unit, by_task = _expected(rows)
@@ -141,8 +164,8 @@ def test_overview_counts_equal_status_of_for_any_day(seeded: Seeded, as_of: dt.d
     assert _plain(everything.by_status) == dict(Counter(r.status for r in all_rows))
     assert {oid: st_ for oid, (st_, _) in statuses.items()} == {r.id: r.status for r in rows}
     assert {oid: due for oid, (_, due) in statuses.items()} == {r.id: r.due for r in rows}
-    # the overdue list: the oldest first, each one overdue, none older left out
-    overdue = sorted((r.due, r.id) for r in rows if r.status == "overdue")
+    # the overdue list: missed deadlines (never check-ins), the oldest first, none older left out
+    overdue = sorted((r.deadline, r.id) for r in rows if r.status == "overdue")
     assert [(o.due, o.obligation_id) for o in ov.overdue] == overdue[:len(ov.overdue)]
     assert len(ov.overdue) == min(30, len(overdue))
 
@@ -155,7 +178,7 @@ def test_every_status_occurs_in_the_mixed_seed(seeded: Seeded) -> None:
         for day in (dt.date(2016, 7, 1), dt.date(2016, 9, 26), dt.date(2016, 12, 26), dt.date(2017, 6, 1)):
             seen |= {k for k, v in readmodel.overview(s, as_of=day, calendar=rt.calendar, plan_id=PLAN)
                      .by_status.items() if v}
-    assert seen == set(STATUSES)
+    assert seen == set(STATUSES) | {CHECKIN_MISSED}
 
 
 @given(as_of=st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2026, 12, 1)))

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, aliased
 
 from ..engine.deadlines.calendar import WorkingCalendar
 from ..errors import CalendarYearMissing
-from ..engine.services.queries import DUE_SOON_WITHIN
+from ..engine.services.progress import ProgressRow, list_progress
+from ..engine.services.queries import CHECKIN_MISSED, DUE_SOON_WITHIN
 from ..store.models import (
     AuditRecord,
     DeadlineEntry,
@@ -47,12 +48,13 @@ from ..store.models import (
 )
 
 #: Display order: what needs attention first (逾期优先).
-ORDER: tuple[str, ...] = ("overdue", "due_soon", "open", "dormant", "done", "waived")
-STATUS_ZH: Mapping[str, str] = {"overdue": "逾期", "due_soon": "临近到期", "open": "进行中", "dormant": "待触发",
-                                "done": "已完成", "waived": "免予督办"}
-COLOUR: Mapping[str, str] = {"overdue": "red", "due_soon": "yellow", "open": "green", "dormant": "grey",
-                             "done": "blue", "waived": "grey"}
-COLOUR_ZH: Mapping[str, str] = {"red": "红", "yellow": "黄", "green": "绿", "grey": "灰", "blue": "蓝"}
+#: ``checkin_missed`` (催报) is ``status_of``'s overdue when only a check-in passed (:func:`refine_checkin`).
+ORDER: tuple[str, ...] = ("overdue", CHECKIN_MISSED, "due_soon", "open", "dormant", "done", "waived")
+STATUS_ZH: Mapping[str, str] = {"overdue": "逾期", CHECKIN_MISSED: "未报进展", "due_soon": "临近到期", "open": "进行中",
+                                "dormant": "待触发", "done": "已完成", "waived": "免予督办"}
+COLOUR: Mapping[str, str] = {"overdue": "red", CHECKIN_MISSED: "purple", "due_soon": "yellow", "open": "green",
+                             "dormant": "grey", "done": "blue", "waived": "grey"}
+COLOUR_ZH: Mapping[str, str] = {"red": "红", "yellow": "黄", "green": "绿", "grey": "灰", "blue": "蓝", "purple": "紫"}
 KIND_ZH: Mapping[str, str] = {"fixed": "固定时限", "recurring": "周期", "ongoing": "全年工作", "triggered": "待触发事件",
                               "relative": "相对时限", "composite": "组合"}
 OCC_STATE_ZH: Mapping[str, str] = {"open": "未完成", "done": "已完成", "waived": "免予督办", "cancelled": "已取消"}
@@ -84,6 +86,7 @@ def per_obligation(*where: ColumnElement[bool]) -> Subquery:
                Obligation.deadline_id.label("deadline_id"), Obligation.state.label("state"),
                Obligation.kind.label("kind"),
                func.min(case((occ.state == "open", occ.due))).label("next_due"),
+               func.min(case((and_(occ.state == "open", occ.checkin.is_(False)), occ.due))).label("next_deadline"),
                func.count(occ.id).label("n_any"))
         .join(Requirement, Requirement.id == Obligation.requirement_id)
         .outerjoin(occ, and_(occ.obligation_id == Obligation.id, occ.state != "cancelled"))
@@ -96,12 +99,12 @@ def per_obligation(*where: ColumnElement[bool]) -> Subquery:
 
 
 def status_column(ob: Subquery, *, as_of: dt.date, until: dt.date) -> ColumnElement[str]:
-    """``status_of`` as a CASE over :func:`per_obligation`'s columns."""
+    """``status_of`` then ``refine_checkin`` as a CASE over :func:`per_obligation`'s columns."""
     c = ob.c
     return case(
         (c.state.in_(("done", "waived")), c.state),
         (c.next_due.is_(None), case((c.n_any > 0, "done"), (c.kind == "triggered", "dormant"), else_="open")),
-        (c.next_due < as_of, "overdue"),
+        (c.next_due < as_of, case((c.next_deadline < as_of, "overdue"), else_=CHECKIN_MISSED)),
         (c.next_due <= until, "due_soon"),
         else_="open",
     )
@@ -197,14 +200,15 @@ def working_days_late(calendar: WorkingCalendar, due: dt.date, as_of: dt.date) -
 
 def overdue_items(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, plan_id: str | None = None,
                   unit_id: int | None = None, limit: int = 30) -> list[OverdueItem]:
-    """The longest-overdue live obligations, oldest due first.
+    """The longest-overdue live obligations, oldest due first (missed deadlines; check-ins are 催报).
 
     Uses ``ix_occurrences_state_due``: only open instances already past due are
     read. The earliest of an obligation's overdue instances is its next due.
     """
     occ_min = func.min(Occurrence.due).label("due")
     stmt = (select(Obligation.id, occ_min).join(Occurrence, Occurrence.obligation_id == Obligation.id)
-            .where(Occurrence.state == "open", Occurrence.due < as_of, Obligation.state == "active")
+            .where(Occurrence.state == "open", Occurrence.due < as_of, Occurrence.checkin.is_(False),
+                   Obligation.state == "active")
             .group_by(Obligation.id).order_by(occ_min, Obligation.id).limit(limit))
     if plan_id is not None:
         stmt = stmt.where(Obligation.plan_id == plan_id)
@@ -562,6 +566,7 @@ class ObligationView:
     reminders: tuple[ReminderView, ...]
     extensions: tuple[ExtensionView, ...]
     audit: tuple[AuditLine, ...]
+    progress: tuple[ProgressRow, ...] = ()  # 进展情况 reports, newest first
 
     @property
     def open_occurrences(self) -> tuple[OccurrenceView, ...]:
@@ -635,7 +640,7 @@ def obligation_view(session: Session, obligation_id: int, *, as_of: dt.date,
         task_no=req.task.no, task_title=req.task.title, requirement_no=req.no, requirement_text=req.text,
         unit_id=ob.unit_id, unit=ob.unit.name, phrase=deadline.phrase, deadline_source=deadline.source,
         deadline_spec=deadline.spec, trigger=trigger, events=events, occurrences=occs, reminders=reminders,
-        extensions=extensions, audit=audit_lines(trail))
+        extensions=extensions, audit=audit_lines(trail), progress=tuple(list_progress(session, obligation_id=ob.id)))
 
 
 # --------------------------------------------------------------------------- timeline

@@ -28,6 +28,7 @@ from ..engine.services import reports
 from ..store import audit
 from ..store.models import AuditRecord, Event, Extension, Obligation, Trigger, Unit
 from . import readmodel
+from .homes import routes as home_routes
 from .inbox import routes as inbox_routes
 from .auth import CLIENT_LIMIT, PAIR_LIMIT, WINDOW, authenticate, csrf_ok, end_sessions, list_users
 from .context import CSP, BadRequest, Page, PageNotFound, WebContext, bounded_int, read_form, render, route
@@ -346,6 +347,10 @@ def retract_event_form(page: Page) -> Response:
 # --------------------------------------------------------------------------- login and logout
 
 
+#: Where a login without a destination lands: the role's home (web/homes.py).
+HOME = "/home"
+
+
 def _safe_next(value: str | None) -> str:
     """Only local paths: an open redirect after login would hand the session to a phishing page."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -355,8 +360,9 @@ def _safe_next(value: str | None) -> str:
 
 def _login_page(web: WebContext, request: Request, *, status: int = 200, error: str | None = None,
                 name: str = "") -> Response:
+    wanted = request.query_params.get("next")
     return render(web, request, "login.html", status_code=status, error=error, name=name,
-                  next=_safe_next(request.query_params.get("next")))
+                  next=_safe_next(wanted) if wanted else "")
 
 
 async def login(request: Request) -> Response:
@@ -395,7 +401,8 @@ def _login_post(web: WebContext, request: Request, form: Any) -> Response:
         return _login_page(web, request, status=401, name=name, error="账号或密码不正确。")
     request.session.clear()  # a fresh session (and CSRF token) for the logged-in user
     request.session.update(uid=result.user_id, ep=result.epoch, iat=int(web.now().timestamp()))
-    target = _safe_next(str(form.get("next") or "") or request.query_params.get("next"))
+    wanted = str(form.get("next") or "") or request.query_params.get("next")
+    target = _safe_next(wanted) if wanted else HOME
     return RedirectResponse(target, status_code=303)
 
 
@@ -450,4 +457,5 @@ def routes() -> list[BaseRoute]:
         route("/users", users_page, action="users.view"),
         route("/reports/{plan_id}.{fmt}", report_download),
         *inbox_routes(),
+        *home_routes(),
     ]

@@ -283,3 +283,23 @@ def co_unit_items(session: Session, unit_id: int, *, as_of: dt.date, calendar: W
             text=text, lead_units=tuple(leads.get(req_id, ())), via_group=via, next_due=min(dues) if dues else None,
             status=min((status for status, _due in states), key=_URGENCY.index) if states else None))
     return items
+
+
+# ----------------------------------------------------------------------------- missed check-ins (催报)
+
+#: The dashboard's refinement of ``overdue`` when only a check-in was missed (催报, never 逾期).
+CHECKIN_MISSED = "checkin_missed"
+
+
+def refine_checkin(status: str, *, next_deadline: dt.date | None, as_of: dt.date) -> str:
+    """``status_of``'s status, with a missed check-in told apart from a missed deadline.
+
+    A check-in (全年工作检查点) asks for progress (进展情况); missing it is urged
+    (催报) but is not a missed deadline. ``next_deadline`` is the earliest open
+    due instance that is *not* a check-in: when ``status_of`` says overdue and
+    no such instance has passed, the obligation is :data:`CHECKIN_MISSED` until
+    a progress report answers the check-in (:mod:`.progress`).
+    """
+    if status == "overdue" and (next_deadline is None or next_deadline >= as_of):
+        return CHECKIN_MISSED
+    return status
