@@ -26,7 +26,8 @@ def report_cmd(plan: str, as_of: str | None, fmt: str, output: Path | None) -> N
     a = app()
     day = parse_day(as_of, "--as-of") or a.today()
     with a.sessions() as session:
-        report = reports.build_report(session, plan, as_of=day, calendar=a.calendar)
+        report = reports.build_report(session, plan, as_of=day, calendar=a.calendar,
+                                      due_soon_within=a.due_soon_within)
     data: str | bytes
     if fmt == "html":
         data = reports.render_html(report)
@@ -64,7 +65,8 @@ def scores_cmd(plan: str, as_of: str | None, as_json: bool) -> None:
     a = app()
     day = parse_day(as_of, "--as-of") or a.today()
     with a.sessions() as session:
-        scores = reports.unit_scores(reports.build_report(session, plan, as_of=day, calendar=a.calendar))
+        scores = reports.unit_scores(reports.build_report(session, plan, as_of=day, calendar=a.calendar,
+                                      due_soon_within=a.due_soon_within))
     if as_json:
         echo_json([s.to_json() for s in scores])
         return

@@ -132,7 +132,7 @@ def obligations_list(plan: str | None, unit: str | None, task: int | None, statu
     a = app()
     day = parse_day(as_of, "--as-of") or a.today()
     with a.sessions() as session:
-        rows = queries.list_obligations(session, calendar=a.calendar, as_of=day, plan=plan, unit=unit, task=task,
+        rows = queries.list_obligations(session, calendar=a.calendar, due_soon_within=a.due_soon_within, as_of=day, plan=plan, unit=unit, task=task,
                                         statuses=statuses or None)
     if as_json:
         echo_json([r.to_json() for r in rows])

@@ -11,11 +11,14 @@ from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.engine.deadlines.spec import Offset
 from duban.engine.plans.importer import import_result
 from duban.engine.plans.planfile import LoadResult, load_plans
+from duban.engine.reminders.policy import load_policy
 
 REPO = Path(__file__).resolve().parent.parent
 CAL = WorkingCalendar.default()
 DEFAULT_OFFSET = Offset(unit="working_days", amount=10)
 CHECKINS = ((6, 30), (9, 30))
+YELLOW = load_policy().yellow_within
+"""The shipped policy's "due soon" threshold (黄): what the runtime passes to every status query."""
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -153,7 +153,7 @@ def test_each_role_lands_on_its_home_and_a_clerk_sees_its_duties_by_urgency(worl
     shown = [int(x) for x in re.findall(r'data-obligation="(\d+)"', html)]
     statuses = re.findall(r'<li class="todo [a-z]+" data-status="(\w+)" data-obligation', html)
     with rt.sessions() as s:
-        until = readmodel.due_soon_until(rt.calendar, AS_OF)
+        until = readmodel.due_soon_until(rt.calendar, AS_OF, rt.due_soon_within)
         own = s.scalars(select(Obligation.id).where(Obligation.unit_id == world.clerk_unit)).all()
         truth = readmodel.statuses_of(s, own, as_of=AS_OF, until=until)
     actionable = {oid for oid, (st, _) in truth.items() if st in homes_model.ACTIONABLE}
@@ -185,7 +185,7 @@ def test_the_bulletin_ranks_as_the_weekly_email_and_serves_its_chart(world: Worl
     assert status == 200
     shown = re.findall(r'<li class="rank-row[^"]*" data-unit="([^"]+)"', html)
     with rt.sessions() as s:
-        expected = [r.unit for r in directory_ranking(rt.calendar)(s, AS_OF, "jieyang")]
+        expected = [r.unit for r in directory_ranking(rt.calendar, due_soon_within=rt.due_soon_within)(s, AS_OF, "jieyang")]
     assert shown == expected and len(shown) > 20
     assert len(re.findall(r'<li data-day="', html)) == homes_model.TREND_WEEKS
     status, head, png = sup.get(_page("/bulletin/chart.png"))
@@ -216,7 +216,7 @@ def test_the_progress_form_answers_the_check_in_and_is_audited(world: World) -> 
         checkin = s.get(Occurrence, report.occurrence_id)
         rec = s.scalars(select(AuditRecord).where(AuditRecord.action == "obligation.progress")).one()
         status_now = readmodel.statuses_of(s, [own], as_of=AS_OF,
-                                           until=readmodel.due_soon_until(rt.calendar, AS_OF))[own][0]
+                                           until=readmodel.due_soon_until(rt.calendar, AS_OF, rt.due_soon_within))[own][0]
     assert checkin is not None and checkin.state == "done" and checkin.checkin
     assert (rec.actor, rec.source, rec.object_id) == ("h-clerk", "web", str(own))
     assert status_now != CHECKIN_MISSED  # no longer urged; the duty itself stays open

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from duban.store.models import AuditRecord, Obligation, Occurrence, Plan
-from helpers import run
+from helpers import YELLOW, run
 from sqlalchemy import func, select, table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,8 +205,8 @@ def test_co_units_import_reimport_unchanged_and_are_queryable(store, tmp_path):
         cc = co_units_by_requirement(s, [req1.id])
         fagai = s.scalars(select(Unit.id).where(Unit.name == "市发展改革局")).one()
         puning = s.scalars(select(Unit.id).where(Unit.name == "普宁市人民政府")).one()
-        items = co_unit_items(s, fagai, as_of=dt.date(2016, 12, 28), calendar=CAL)
-        county_items = co_unit_items(s, puning, as_of=dt.date(2017, 1, 3), calendar=CAL)
+        items = co_unit_items(s, fagai, as_of=dt.date(2016, 12, 28), calendar=CAL, due_soon_within=YELLOW)
+        county_items = co_unit_items(s, puning, as_of=dt.date(2017, 1, 3), calendar=CAL, due_soon_within=YELLOW)
         doc = show_plan(s, "co-units-demo")
     assert ("市财政局", "lead", None) in roles
     assert ("市发展改革局", "co", None) in roles and ("市发展改革局", "lead", None) in roles

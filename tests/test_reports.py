@@ -12,7 +12,7 @@ import pytest
 from duban.engine.services import reports
 from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.store.models import Obligation, Occurrence, Requirement, Task, Unit
-from helpers import run
+from helpers import YELLOW, run
 from icalendar import Calendar
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -67,7 +67,7 @@ def rows_by(report: reports.Report) -> dict[tuple[int, str | None], reports.Repo
 def test_the_report_rows_say_what_happened(story):
     store, _env, ids = story
     with store.sessions() as s:
-        report = reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 30), calendar=CAL)
+        report = reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 30), calendar=CAL, due_soon_within=YELLOW)
     rows = rows_by(report)
     done = rows[(ids["市发展改革局"], "final")]
     assert (done.status, done.completed_on, done.late_by) == ("late", dt.date(2016, 9, 21), 1)
@@ -85,7 +85,7 @@ def test_the_report_rows_say_what_happened(story):
                                                                          for r in report.rows)
     # As of an earlier day the later completion has not happened yet.
     with store.sessions() as s:
-        earlier = rows_by(reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 19), calendar=CAL))
+        earlier = rows_by(reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 19), calendar=CAL, due_soon_within=YELLOW))
     row = earlier[(ids["市发展改革局"], "final")]
     assert (row.status, row.completed_on, row.evidence) == ("due_soon", None, None)
 
@@ -130,7 +130,7 @@ def test_csv_and_xlsx_reports(story, tmp_path):
     formula = data[ids["0.1/市教育局"]][9]
     assert formula.value == "=1+1" and formula.data_type == "s"
     with store.sessions() as s:
-        n = len(reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 30), calendar=CAL).rows)
+        n = len(reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 30), calendar=CAL, due_soon_within=YELLOW).rows)
     assert ws.max_row == n + 2 and wb["汇总"]["B" + str(wb["汇总"].max_row)].value == n
     code, _out, err = run(env, "report", "--plan", "nope", "--format", "csv")
     assert code == 1 and "jieyang-2016-disclosure" in err

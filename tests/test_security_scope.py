@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from helpers import YELLOW
 from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.engine.deadlines.spec import Offset
 from duban.engine.services import reports
@@ -84,7 +85,7 @@ def test_an_extension_past_the_calendar_is_refused_and_cannot_break_reports(seed
         approve_extension(s, ext.id, actor="督查室", calendar=CAL)
         unit = s.get(Unit, ob.unit_id).name
     with seeded.sessions() as s:
-        assert reports.build_report(s, PLAN, as_of=dt.date(2016, 12, 31), calendar=CAL).rows
+        assert reports.build_report(s, PLAN, as_of=dt.date(2016, 12, 31), calendar=CAL, due_soon_within=YELLOW).rows
         assert b"BEGIN:VCALENDAR" in reports.calendar_feed(s, unit, now=dt.datetime.now(dt.timezone.utc))
 
 
@@ -102,6 +103,6 @@ def test_late_means_completed_after_the_due_date_everywhere(seeded) -> None:  # 
         assert rec.after["late"] is True  # ... but it is late
         oid, key = occ.obligation_id, occ.key
     with seeded.sessions() as s:
-        report = reports.build_report(s, PLAN, as_of=dt.date(2017, 1, 31), calendar=CAL)
+        report = reports.build_report(s, PLAN, as_of=dt.date(2017, 1, 31), calendar=CAL, due_soon_within=YELLOW)
         [row] = [r for r in report.rows if r.obligation_id == oid and r.occurrence == key]
         assert row.status == "late" and row.status_zh == "逾期完成"

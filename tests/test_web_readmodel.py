@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import YELLOW
 from duban.engine.deadlines.calendar import WorkingCalendar
 from duban.engine.runtime.settings import load_settings
 from duban.engine.deadlines.spec import Offset
@@ -123,7 +124,7 @@ class Row:
 
 def _refined(s: Any, calendar: WorkingCalendar, as_of: dt.date, plan: str | None = None) -> list[Row]:
     """The rows the dashboard must show, computed apart from its SQL (one object per obligation)."""
-    rows = list_obligations(s, calendar=calendar, as_of=as_of, plan=plan)
+    rows = list_obligations(s, calendar=calendar, due_soon_within=YELLOW, as_of=as_of, plan=plan)
     deadline: dict[int, dt.date] = {}
     for oid, due in s.execute(select(Occurrence.obligation_id, Occurrence.due)
                               .where(Occurrence.state == "open", Occurrence.checkin.is_(False))):
@@ -152,11 +153,11 @@ def test_overview_counts_equal_status_of_for_any_day(seeded: Seeded, as_of: dt.d
     rt = seeded.runtime
     with rt.sessions() as s:
         rows = _refined(s, rt.calendar, as_of, PLAN)
-        ov = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, plan_id=PLAN)
-        everything = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, plan_id=None)
+        ov = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, due_soon_within=rt.due_soon_within, plan_id=PLAN)
+        everything = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, due_soon_within=rt.due_soon_within, plan_id=None)
         all_rows = _refined(s, rt.calendar, as_of)
         statuses = readmodel.statuses_of(s, [r.id for r in rows], as_of=as_of,
-                                         until=readmodel.due_soon_until(rt.calendar, as_of))
+                                         until=readmodel.due_soon_until(rt.calendar, as_of, rt.due_soon_within))
     by_status, by_unit, by_task = _expected(rows)
     assert _plain(ov.by_status) == dict(by_status)
     assert {g.label: _plain(g.counts) for g in ov.by_unit} == {u: dict(c) for u, c in by_unit.items()}
@@ -176,7 +177,7 @@ def test_every_status_occurs_in_the_mixed_seed(seeded: Seeded) -> None:
     seen: set[str] = set()
     with rt.sessions() as s:
         for day in (dt.date(2016, 7, 1), dt.date(2016, 9, 26), dt.date(2016, 12, 26), dt.date(2017, 6, 1)):
-            seen |= {k for k, v in readmodel.overview(s, as_of=day, calendar=rt.calendar, plan_id=PLAN)
+            seen |= {k for k, v in readmodel.overview(s, as_of=day, calendar=rt.calendar, due_soon_within=rt.due_soon_within, plan_id=PLAN)
                      .by_status.items() if v}
     assert seen == set(STATUSES) | {CHECKIN_MISSED}
 
@@ -184,7 +185,7 @@ def test_every_status_occurs_in_the_mixed_seed(seeded: Seeded) -> None:
 @given(as_of=st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2026, 12, 1)))
 def test_due_soon_window_matches_working_days_between(as_of: dt.date) -> None:
     cal = WorkingCalendar.default()
-    until = readmodel.due_soon_until(cal, as_of)
+    until = readmodel.due_soon_until(cal, as_of, YELLOW)
     assert cal.workdays_between(as_of, until) <= 5
     assert cal.workdays_between(as_of, until + dt.timedelta(days=1)) > 5
 
@@ -209,10 +210,10 @@ def test_unit_and_plan_views_agree_with_the_overview(seeded: Seeded) -> None:
     rt = seeded.runtime
     as_of = dt.date(2016, 10, 20)
     with rt.sessions() as s:
-        ov = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, plan_id=PLAN)
-        plan = readmodel.plan_view(s, PLAN, as_of=as_of, calendar=rt.calendar)
+        ov = readmodel.overview(s, as_of=as_of, calendar=rt.calendar, due_soon_within=rt.due_soon_within, plan_id=PLAN)
+        plan = readmodel.plan_view(s, PLAN, as_of=as_of, calendar=rt.calendar, due_soon_within=rt.due_soon_within)
         unit_id = s.scalar(select(Unit.id).where(Unit.name == "市编办"))
-        unit = readmodel.unit_view(s, unit_id, as_of=as_of, calendar=rt.calendar, plan_id=PLAN)
+        unit = readmodel.unit_view(s, unit_id, as_of=as_of, calendar=rt.calendar, due_soon_within=rt.due_soon_within, plan_id=PLAN)
     assert plan is not None and unit is not None
     assert dict(plan.counts) == dict(ov.by_status)
     assert len(plan.tasks) == 30 and [t.no for t in plan.tasks] == list(range(30))

@@ -42,7 +42,7 @@ def _board(page: Page) -> homes_model.Bulletin | None:
     wanted = page.param("directory")
     key = ("bulletin", page.as_of, wanted, page.web.head_key(page.db))
     return page.web.cache.get_or_compute(key, lambda: homes_model.bulletin(
-        page.db, as_of=page.as_of, calendar=page.web.runtime.calendar, directory=wanted))
+        page.db, as_of=page.as_of, calendar=page.web.runtime.calendar, directory=wanted, due_soon_within=page.web.runtime.due_soon_within))
 
 
 def home(page: Page) -> Response:
@@ -50,7 +50,8 @@ def home(page: Page) -> Response:
     if page.user.role == Role.CLERK.value:
         labels = readmodel.unit_labels(page.db, page.user.unit_ids)
         units = sorted(labels.items())
-        view = homes_model.clerk_home(page.db, units, as_of=page.as_of, calendar=page.web.runtime.calendar)
+        view = homes_model.clerk_home(page.db, units, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                                      due_soon_within=page.web.runtime.due_soon_within)
         return page.render("home_clerk.html", view=view, supervising=page.can("event.record"))
     target = "/summary" if page.user.role == Role.VIEWER.value else "/bulletin"
     return RedirectResponse(page.link(target), status_code=303)
@@ -89,6 +90,7 @@ def summary_page(page: Page) -> Response:
         return page.render("summary.html", board=board, view=None)
     unit_id = bounded_int(wanted, "unit")
     view = homes_model.unit_summary(page.db, unit_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                                    due_soon_within=page.web.runtime.due_soon_within,
                                     board=board)
     if view is None:
         raise PageNotFound(f"没有单位 {unit_id!r}")

@@ -94,12 +94,12 @@ def _workdays(calendar: WorkingCalendar, as_of: dt.date, due: dt.date | None) ->
         return None
 
 
-def todo_items(session: Session, unit_ids: Sequence[int], *, as_of: dt.date, calendar: WorkingCalendar,
+def todo_items(session: Session, unit_ids: Sequence[int], *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int,
                statuses: Sequence[str] = ACTIONABLE, limit: int = 200) -> list[TodoItem]:
     """The units' live duties in ``statuses``, by urgency: status order, then the nearest (or oldest) due."""
     if not unit_ids:
         return []
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     st = with_status(per_obligation(Obligation.unit_id.in_(list(unit_ids))), as_of=as_of, until=until,
                      columns=("id", "plan_id", "unit_id", "requirement_id", "deadline_id", "kind", "next_due"))
     rank = case(*((st.c.status == s, i) for i, s in enumerate(ORDER)), else_=len(ORDER))
@@ -121,22 +121,23 @@ def _co_urgency(item: CoUnitItem) -> tuple[int, dt.date, int, int]:
     return (rank, item.next_due or dt.date.max, item.task, item.requirement)
 
 
-def clerk_home(session: Session, units: Sequence[tuple[int, str]], *, as_of: dt.date, calendar: WorkingCalendar,
+def clerk_home(session: Session, units: Sequence[tuple[int, str]], *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int,
                limit: int = 200) -> ClerkHome:
     """我的待办: the clerk's units' lead duties and 配合事项, most urgent first, with counts by status."""
     ids = [uid for uid, _name in units]
     counts = empty_counts()
     if ids:
-        until = due_soon_until(calendar, as_of)
+        until = due_soon_until(calendar, as_of, due_soon_within)
         for _uid, status, n in grouped_counts(session, ("unit_id",), Obligation.unit_id.in_(ids), as_of=as_of,
                                               until=until):
             counts[status] += n
     co: list[CoUnitItem] = []
     for uid in ids:
-        co.extend(co_unit_items(session, uid, as_of=as_of, calendar=calendar))
+        co.extend(co_unit_items(session, uid, as_of=as_of, calendar=calendar, due_soon_within=due_soon_within))
     co.sort(key=_co_urgency)
     return ClerkHome(as_of=as_of, units=tuple(units), counts=counts,
-                     items=tuple(todo_items(session, ids, as_of=as_of, calendar=calendar, limit=limit)),
+                     items=tuple(todo_items(session, ids, as_of=as_of, calendar=calendar, due_soon_within=due_soon_within,
+                                            limit=limit)),
                      co_items=tuple(co), limit=limit)
 
 
@@ -198,14 +199,14 @@ def trend_days(as_of: dt.date, weeks: int = TREND_WEEKS) -> list[dt.date]:
     return [as_of - dt.timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
 
 
-def ranking(session: Session, as_of: dt.date, directory: str, calendar: WorkingCalendar) -> list[RankRow]:
+def ranking(session: Session, as_of: dt.date, directory: str, calendar: WorkingCalendar, due_soon_within: int) -> list[RankRow]:
     """The engine's ranking of ``directory``'s units as of a day, numbered 1, 2, …"""
-    rows = directory_ranking(calendar)(session, as_of, directory)
+    rows = directory_ranking(calendar, due_soon_within=due_soon_within)(session, as_of, directory)
     return [RankRow(rank=i, unit=r.unit, assessed=r.assessed, on_time=r.on_time, overdue=r.overdue,
                     on_time_rate=r.on_time_rate) for i, r in enumerate(rows, 1)]
 
 
-def _urging(session: Session, directory: str, *, as_of: dt.date, calendar: WorkingCalendar
+def _urging(session: Session, directory: str, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int
             ) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """Per unit id: duties with a missed check-in, duties due soon, working days of the oldest missed deadline."""
     in_dir = Obligation.plan_id.in_(select(Plan.id).where(Plan.units_directory == directory))
@@ -219,14 +220,14 @@ def _urging(session: Session, directory: str, *, as_of: dt.date, calendar: Worki
         .where(in_dir, Obligation.state == "active", Occurrence.state == "open", Occurrence.checkin.is_(False),
                Occurrence.due < as_of).group_by(Obligation.unit_id)).tuples()}
     soon: dict[int, int] = defaultdict(int)
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     for uid, status, n in grouped_counts(session, ("unit_id",), in_dir, as_of=as_of, until=until):
         if status == "due_soon":
             soon[uid] += n
     return missed, dict(soon), oldest
 
 
-def bulletin(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, directory: str | None = None,
+def bulletin(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int, directory: str | None = None,
              weeks: int = TREND_WEEKS) -> Bulletin | None:
     """The 督办通报 of a directory as of a day, with each unit's and the overall trend; None without plans."""
     dirs = directories(session)
@@ -236,7 +237,7 @@ def bulletin(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, dir
     ids = {name: uid for uid, name in session.execute(
         select(Unit.id, Unit.name).where(Unit.directory == directory, Unit.is_group.is_(False))).tuples()}
     days = trend_days(as_of, weeks)
-    history = [ranking(session, day, directory, calendar) for day in days]
+    history = [ranking(session, day, directory, calendar, due_soon_within=due_soon_within) for day in days]
     series: dict[str, list[float | None]] = defaultdict(lambda: [None] * len(days))
     trend = []
     for i, (day, rows) in enumerate(zip(days, history)):
@@ -244,7 +245,7 @@ def bulletin(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, dir
             series[r.unit][i] = r.on_time_rate
         trend.append(TrendPoint(day=day, assessed=sum(r.assessed for r in rows), on_time=sum(r.on_time for r in rows),
                                 overdue=sum(r.overdue for r in rows)))
-    missed, soon, oldest = _urging(session, directory, as_of=as_of, calendar=calendar)
+    missed, soon, oldest = _urging(session, directory, as_of=as_of, calendar=calendar, due_soon_within=due_soon_within)
     lines = []
     for r in history[-1]:
         uid = ids.get(r.unit)
@@ -279,18 +280,18 @@ class UnitSummary:
     due_soon: tuple[TodoItem, ...]
 
 
-def unit_summary(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar,
+def unit_summary(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int,
                  board: Bulletin | None) -> UnitSummary | None:
     """A leader's view of one unit: counts, rank and trend, what is late, unreported and due soon."""
     unit = session.get(Unit, unit_id)
     if unit is None or unit.is_group:
         return None
     counts = empty_counts()
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     for _uid, status, n in grouped_counts(session, ("unit_id",), Obligation.unit_id == unit_id, as_of=as_of,
                                           until=until):
         counts[status] += n
-    items = todo_items(session, [unit_id], as_of=as_of, calendar=calendar,
+    items = todo_items(session, [unit_id], as_of=as_of, calendar=calendar, due_soon_within=due_soon_within,
                        statuses=("overdue", CHECKIN_MISSED, "due_soon"), limit=300)
     return UnitSummary(unit_id=unit.id, unit=unit.name, full_name=unit.full_name, counts=counts,
                        line=board.line(unit.id) if board and board.directory == unit.directory else None,

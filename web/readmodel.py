@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from ..engine.deadlines.calendar import WorkingCalendar
 from ..errors import CalendarYearMissing
 from ..engine.services.progress import ProgressRow, list_progress
-from ..engine.services.queries import CHECKIN_MISSED, DUE_SOON_WITHIN
+from ..engine.services.queries import CHECKIN_MISSED
 from ..store.models import (
     AuditRecord,
     DeadlineEntry,
@@ -60,14 +60,14 @@ KIND_ZH: Mapping[str, str] = {"fixed": "固定时限", "recurring": "周期", "o
 OCC_STATE_ZH: Mapping[str, str] = {"open": "未完成", "done": "已完成", "waived": "免予督办", "cancelled": "已取消"}
 
 
-def due_soon_until(calendar: WorkingCalendar, as_of: dt.date) -> dt.date:
+def due_soon_until(calendar: WorkingCalendar, as_of: dt.date, due_soon_within: int) -> dt.date:
     """The last due date that counts as "due soon" on ``as_of``.
 
     ``status_of`` says due_soon when ``workdays_between(as_of, due) <= 5``;
     that count grows with ``due``, so the window ends the day before the 6th
     working day after ``as_of``.
     """
-    return calendar.add_workdays(as_of, DUE_SOON_WITHIN + 1) - dt.timedelta(days=1)
+    return calendar.add_workdays(as_of, due_soon_within + 1) - dt.timedelta(days=1)
 
 
 def empty_counts() -> dict[str, int]:
@@ -241,10 +241,10 @@ def _unit_rows(session: Session, per_unit: Mapping[int, Mapping[str, int]], link
             for uid, counts in per_unit.items()]
 
 
-def overview(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, plan_id: str | None,
+def overview(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int, plan_id: str | None,
              overdue_limit: int = 30) -> Overview:
     """Counts by status, by task (or plan) and by unit, and the longest-overdue list."""
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     plans = tuple(list_plan_infos(session))
     plan = next((p for p in plans if p.id == plan_id), None)
     by_status = empty_counts()
@@ -342,12 +342,12 @@ class PlanView:
     counts: Mapping[str, int]
 
 
-def plan_view(session: Session, plan_id: str, *, as_of: dt.date, calendar: WorkingCalendar) -> PlanView | None:
+def plan_view(session: Session, plan_id: str, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int) -> PlanView | None:
     """Tasks → requirements → deadlines → one chip per unit's obligation, with statuses."""
     plan = session.get(Plan, plan_id)
     if plan is None:
         return None
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     st = with_status(per_obligation(Obligation.plan_id == plan_id), as_of=as_of, until=until,
                      columns=("id", "deadline_id", "unit_id", "next_due"))
     chips: dict[int, list[Chip]] = defaultdict(list)
@@ -436,13 +436,13 @@ class UnitView:
 _STATUS_RANK = {s: i for i, s in enumerate(ORDER)}
 
 
-def unit_view(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar,
+def unit_view(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar, due_soon_within: int,
               plan_id: str | None = None, limit: int = 500) -> UnitView | None:
     """Everything a unit owes, with next due dates, and its completion history."""
     unit = session.get(Unit, unit_id)
     if unit is None:
         return None
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     where = [Obligation.unit_id == unit_id] + ([Obligation.plan_id == plan_id] if plan_id else [])
     counts = empty_counts()
     for _unit, status, n in grouped_counts(session, ("unit_id",), *where, as_of=as_of, until=until):
@@ -580,12 +580,12 @@ def audit_lines(rows: Iterable[AuditRecord]) -> tuple[AuditLine, ...]:
 
 
 def obligation_view(session: Session, obligation_id: int, *, as_of: dt.date,
-                    calendar: WorkingCalendar) -> ObligationView | None:
+                    calendar: WorkingCalendar, due_soon_within: int) -> ObligationView | None:
     """The obligation page: phrase and spec, due instances, reminders, evidence, extensions, audit trail."""
     ob = session.get(Obligation, obligation_id)
     if ob is None or ob.state == "retired":
         return None
-    until = due_soon_until(calendar, as_of)
+    until = due_soon_until(calendar, as_of, due_soon_within)
     status, next_due = statuses_of(session, [ob.id], as_of=as_of, until=until)[ob.id]
     req = ob.requirement
     plan = session.get(Plan, ob.plan_id)

@@ -65,7 +65,8 @@ def overview(page: Page) -> Response:
     plan_id = _scope(page, plans)
 
     def compute() -> readmodel.Overview:
-        return readmodel.overview(page.db, as_of=page.as_of, calendar=page.web.runtime.calendar, plan_id=plan_id)
+        return readmodel.overview(page.db, as_of=page.as_of, calendar=page.web.runtime.calendar, plan_id=plan_id,
+                                  due_soon_within=page.web.runtime.due_soon_within)
 
     if plan_id is None:  # every plan: a full scan, cached until the audit head moves
         ov = page.web.cache.get_or_compute(("overview", page.as_of, page.web.head_key(page.db)), compute)
@@ -76,7 +77,8 @@ def overview(page: Page) -> Response:
 
 def plan_page(page: Page) -> Response:
     plan_id = page.request.path_params["plan_id"]
-    view = readmodel.plan_view(page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar)
+    view = readmodel.plan_view(page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                               due_soon_within=page.web.runtime.due_soon_within)
     if view is None:
         raise PageNotFound(f"没有方案 {plan_id!r}")
     return page.render("plan.html", view=view)
@@ -92,6 +94,7 @@ def unit_page(page: Page) -> Response:
     wanted = page.param("plan")
     plan_id = wanted if wanted in {p.id for p in plans} else None
     view = readmodel.unit_view(page.db, unit_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                               due_soon_within=page.web.runtime.due_soon_within,
                                plan_id=plan_id)
     if view is None:
         raise PageNotFound(f"没有单位 {unit_id!r}")
@@ -101,7 +104,8 @@ def unit_page(page: Page) -> Response:
 
 def obligation_page(page: Page) -> Response:
     oid = _path_int(page, "obligation_id")
-    view = readmodel.obligation_view(page.db, oid, as_of=page.as_of, calendar=page.web.runtime.calendar)
+    view = readmodel.obligation_view(page.db, oid, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                                     due_soon_within=page.web.runtime.due_soon_within)
     if view is None:
         raise PageNotFound(f"没有督办事项 {oid!r}")
     ob = page.db.get(Obligation, oid)
@@ -120,7 +124,7 @@ def triggers_page(page: Page) -> Response:
     triggers = event_service.list_triggers(page.db, plan=plan_id)
     ids = {(t.plan_id, t.key): t.id for t in page.db.scalars(select(Trigger))}
     waiting: dict[tuple[str, str], int] = {}
-    until = readmodel.due_soon_until(page.web.runtime.calendar, page.as_of)
+    until = readmodel.due_soon_until(page.web.runtime.calendar, page.as_of, page.web.runtime.due_soon_within)
     for t in triggers:
         statuses = readmodel.statuses_of(page.db, t.obligation_ids, as_of=page.as_of, until=until)
         waiting[(t.plan, t.key)] = sum(1 for s, _ in statuses.values() if s == "dormant")
@@ -194,7 +198,8 @@ def report_download(page: Page) -> Response:
         raise PageNotFound(f"没有 {fmt!r} 格式的报表（可选 html、csv、xlsx）")
     page.require("report.download", object_type="plan", object_id=plan_id)
     try:
-        report = reports.build_report(page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar)
+        report = reports.build_report(page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+                                      due_soon_within=page.web.runtime.due_soon_within)
     except reports.ReportError as exc:
         raise PageNotFound(str(exc)) from None
     name = f"{plan_id}-{page.as_of.isoformat()}.{fmt}"

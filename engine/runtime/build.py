@@ -133,6 +133,11 @@ class Runtime:
         renderer.check()
         return renderer
 
+    @property
+    def due_soon_within(self) -> int:
+        """"Due soon" (黄) for everyone — dashboard, CLI, report, emails: the policy's ``yellow_within``."""
+        return self.policy.yellow_within
+
     @cached_property
     def ticker(self) -> Ticker:
         n = self.settings.notifier
@@ -140,7 +145,7 @@ class Runtime:
                       sender=str(n["sender"]), message_id_domain=str(n["message_id_domain"]),
                       dashboard_url=self.settings.web_base_url,
                       working_days_only=self.settings.schedule.working_days_only, renderer=self.renderer,
-                      scores=directory_ranking(self.calendar), co_units=co_units_by_requirement,
+                      scores=directory_ranking(self.calendar, due_soon_within=self.due_soon_within), co_units=co_units_by_requirement,
                       proposals=proposal_notes)
 
     @property

@@ -21,7 +21,8 @@ from ..deadlines.calendar import WorkingCalendar
 from ..services.reports import build_report, unit_scores
 
 
-def directory_ranking(calendar: WorkingCalendar) -> Callable[[Session, dt.date, str], Sequence[RankRow]]:
+def directory_ranking(calendar: WorkingCalendar, *, due_soon_within: int
+                      ) -> Callable[[Session, dt.date, str], Sequence[RankRow]]:
     """A function giving the units of a directory ranked over all its plans, best first.
 
     Per plan the scores are the services' own; across plans the counts are
@@ -32,7 +33,8 @@ def directory_ranking(calendar: WorkingCalendar) -> Callable[[Session, dt.date, 
     def ranking(session: Session, as_of: dt.date, directory: str) -> Sequence[RankRow]:
         totals: dict[str, Counter[str]] = defaultdict(Counter)
         for plan_id in session.scalars(select(Plan.id).where(Plan.units_directory == directory).order_by(Plan.id)):
-            for score in unit_scores(build_report(session, plan_id, as_of=as_of, calendar=calendar)):
+            for score in unit_scores(build_report(session, plan_id, as_of=as_of, calendar=calendar,
+                                                   due_soon_within=due_soon_within)):
                 t = totals[score.unit]
                 t["assessed"] += score.assessed
                 t["on_time"] += score.on_time

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ...store.models import (
@@ -35,13 +35,16 @@ from ...store.models import (
 )
 from ..deadlines.calendar import WorkingCalendar
 
-STATUSES = ("dormant", "open", "due_soon", "overdue", "done", "waived")
-DUE_SOON_WITHIN = 5
+STATUSES = ("dormant", "open", "due_soon", "overdue", "checkin_missed", "done", "waived")
 
 
 def status_of(*, state: str, kind: str, next_due: dt.date | None, any_occurrence: bool, as_of: dt.date,
-              calendar: WorkingCalendar, due_soon_within: int = DUE_SOON_WITHIN) -> str:
-    """The as-of status of one obligation from its state and its next open due date."""
+              calendar: WorkingCalendar, due_soon_within: int) -> str:
+    """The as-of status of one obligation from its state and its next open due date.
+
+    ``due_soon_within`` is the reminder policy's ``yellow_within`` (the runtime passes it): the
+    dashboard, the CLI, the report and the emails call the same days "due soon".
+    """
     if state in ("done", "waived"):
         return state
     if next_due is None:
@@ -70,12 +73,14 @@ class ObligationRow:
                 "status": self.status}
 
 
-def list_obligations(session: Session, *, calendar: WorkingCalendar, as_of: dt.date, plan: str | None = None,
+def list_obligations(session: Session, *, calendar: WorkingCalendar, due_soon_within: int, as_of: dt.date,
+                     plan: str | None = None,
                      unit: str | None = None, task: int | None = None,
                      statuses: Sequence[str] | None = None) -> list[ObligationRow]:
     """Every live (not retired) obligation with its as-of status, in plan order."""
     next_due = (
-        select(Occurrence.obligation_id, func.min(Occurrence.due).label("next_due"))
+        select(Occurrence.obligation_id, func.min(Occurrence.due).label("next_due"),
+               func.min(case((Occurrence.checkin.is_(False), Occurrence.due))).label("next_deadline"))
         .where(Occurrence.state == "open").group_by(Occurrence.obligation_id).subquery()
     )
     any_occ = (
@@ -84,7 +89,7 @@ def list_obligations(session: Session, *, calendar: WorkingCalendar, as_of: dt.d
     )
     stmt = (
         select(Obligation.id, Obligation.plan_id, Task.no, Requirement.no, Unit.name, Obligation.kind,
-               Obligation.state, next_due.c.next_due, any_occ.c.n)
+               Obligation.state, next_due.c.next_due, next_due.c.next_deadline, any_occ.c.n)
         .join(Requirement, Requirement.id == Obligation.requirement_id)
         .join(Task, Task.id == Requirement.task_id)
         .join(Unit, Unit.id == Obligation.unit_id)
@@ -100,9 +105,11 @@ def list_obligations(session: Session, *, calendar: WorkingCalendar, as_of: dt.d
     if task is not None:
         stmt = stmt.where(Task.no == task)
     rows = []
-    for oid, plan_id, task_no, req_no, unit_name, kind, state, due, n in session.execute(stmt):
-        status = status_of(state=state, kind=kind, next_due=due, any_occurrence=bool(n), as_of=as_of,
-                           calendar=calendar)
+    for oid, plan_id, task_no, req_no, unit_name, kind, state, due, deadline, n in session.execute(stmt):
+        status = refine_checkin(
+            status_of(state=state, kind=kind, next_due=due, any_occurrence=bool(n), as_of=as_of,
+                      calendar=calendar, due_soon_within=due_soon_within),
+            next_deadline=deadline, as_of=as_of)
         if statuses and status not in statuses:
             continue
         rows.append(ObligationRow(id=oid, plan=plan_id, task=task_no, requirement=req_no, unit=unit_name,
@@ -231,7 +238,7 @@ def co_units_by_requirement(session: Session, requirement_ids: Sequence[int]) ->
 
 
 def co_unit_items(session: Session, unit_id: int, *, as_of: dt.date, calendar: WorkingCalendar,
-                  due_soon_within: int = DUE_SOON_WITHIN) -> list[CoUnitItem]:
+                  due_soon_within: int) -> list[CoUnitItem]:
     """Every requirement ``unit_id`` co-operates on, in plan order (the 配合事项 page).
 
     A requirement whose lead obligations were all retired by a re-import has

@@ -71,7 +71,6 @@ from ..deadlines.calendar import WorkingCalendar
 from ...errors import DubanError
 from ...zh import cn_date
 from .completions import is_late
-from .queries import DUE_SOON_WITHIN
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -157,7 +156,7 @@ def _plan(session: Session, plan_id: str) -> Plan:
 
 
 def _status(*, state: str, due: dt.date, completed_on: dt.date | None, late_by: int | None, as_of: dt.date,
-            calendar: WorkingCalendar) -> tuple[Status, int | None]:
+            calendar: WorkingCalendar, due_soon_within: int) -> tuple[Status, int | None]:
     """An instance's status and lateness as of a day (a completion after ``as_of`` has not happened yet)."""
     if state == "waived":
         return "waived", None
@@ -165,12 +164,13 @@ def _status(*, state: str, due: dt.date, completed_on: dt.date | None, late_by: 
         return ("late", late_by or 0) if is_late(due, completed_on) else ("done", 0)
     if due < as_of:
         return "overdue", max(0, calendar.workdays_between(due, as_of))
-    if calendar.workdays_between(as_of, due) <= DUE_SOON_WITHIN:
+    if calendar.workdays_between(as_of, due) <= due_soon_within:
         return "due_soon", None
     return "open", None
 
 
-def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: WorkingCalendar) -> Report:
+def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: WorkingCalendar,
+                 due_soon_within: int) -> Report:
     """The 落实情况 table of a plan as of a day, in plan order (task, requirement, unit, due)."""
     plan = _plan(session, plan_id)
     extended: dict[int, dt.date] = dict(session.execute(
@@ -203,7 +203,7 @@ def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: Wo
                                   evidence=None, late_by=None))
             continue
         status, late = _status(state=occ_state, due=due, completed_on=completed_on, late_by=late_by, as_of=as_of,
-                               calendar=calendar)
+                               calendar=calendar, due_soon_within=due_soon_within)
         shown = status in ("done", "late")
         rows.append(ReportRow(obligation_id=oid, task_no=task_no, task_title=task_title, requirement_no=req_no,
                               requirement_text=req_text, unit=unit, phrase=phrase, occurrence=key, label=label,
