@@ -62,7 +62,7 @@ run: setup
 	@echo
 	$(BIN)/duban user demo
 	@echo
-	@echo "Dashboard: http://127.0.0.1:8000/?as_of=2016-09-01  (the seed year; Ctrl-C to stop)"
+	@echo "Dashboard: http://127.0.0.1:8000/home?as_of=2016-10-17  (the seed year; log in with a demo account; Ctrl-C to stop)"
 	$(BIN)/duban serve
 
 bench: setup services
