@@ -62,3 +62,26 @@ def drop_database(admin, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def database_url(admin, name: str) -> str:  # type: ignore[no-untyped-def]
     return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def scratch_runtime(folder: Path, plan_dirs: list[Path]):  # type: ignore[no-untyped-def]
+    """A migrated SQLite store in ``folder`` with ``plan_dirs`` imported: (settings, runtime).
+
+    The browser tests serve this store to Chromium; each adds its own accounts after.
+    """
+    from duban.engine.runtime.build import build_runtime
+    from duban.engine.runtime.settings import load_settings
+    from duban.store.db import make_engine, upgrade
+
+    url = f"sqlite:///{folder / 'duban.db'}"
+    settings = load_settings(environ={"DUBAN_DATABASE_URL": url, "DUBAN_OUTBOX_DIR": str(folder / "outbox")})
+    engine = make_engine(url)
+    upgrade(engine)
+    rt = build_runtime(settings, engine=engine)
+    result = load_plans(plan_dirs, units_dirs=list(settings.units_dirs), calendar=rt.calendar)
+    assert not result.errors, [e.format() for e in result.errors]
+    with rt.sessions() as s, s.begin():
+        import_result(s, result, calendar=rt.calendar, actor="test", source="cli",
+                      default_offset=Offset(unit="working_days", amount=settings.trigger_default_offset_working_days),
+                      checkins=settings.ongoing_checkins)
+    return settings, rt

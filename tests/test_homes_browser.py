@@ -22,14 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import scratch_runtime
 from argon2 import PasswordHasher
-from duban.engine.deadlines.spec import Offset
-from duban.engine.plans.importer import import_result
-from duban.engine.plans.planfile import load_plans
-from duban.engine.runtime.build import Runtime, build_runtime
-from duban.engine.runtime.settings import load_settings
+from duban.engine.runtime.build import Runtime
 from duban.engine.runtime.simulate import load_scenario, simulate
-from duban.store.db import make_engine, upgrade
 from duban.store.models import AuditRecord, Notification, NotificationAttachment, ProgressReport
 from duban.web.auth import add_user
 from duban.web.server import ServerHandle, start_in_thread
@@ -75,19 +71,10 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("homes-browser")
-    url = f"sqlite:///{tmp / 'duban.db'}"
-    settings = load_settings(environ={"DUBAN_DATABASE_URL": url, "DUBAN_OUTBOX_DIR": str(tmp / "outbox")})
-    engine = make_engine(url)
-    upgrade(engine)
-    rt = build_runtime(settings, engine=engine)
     (tmp / "plans").mkdir()
     (tmp / "plans" / "co.yaml").write_text(CO_PLAN, encoding="utf-8")
-    result = load_plans([REPO / "rules" / "plans", tmp / "plans"], units_dirs=list(settings.units_dirs),
-                        calendar=rt.calendar)
+    settings, rt = scratch_runtime(tmp, [REPO / "rules" / "plans", tmp / "plans"])
     with rt.sessions() as s, s.begin():
-        import_result(s, result, calendar=rt.calendar, actor="test", source="cli",
-                      default_offset=Offset(unit="working_days", amount=settings.trigger_default_offset_working_days),
-                      checkins=settings.ongoing_checkins)
         add_user(s, name=USERS["clerk"], password=PASSWORD, role="clerk", units=("市编办",),
                  display_name="市编办 李四", actor="test", hasher=FAST)
         add_user(s, name=USERS["supervisor"], password=PASSWORD, role="supervisor", display_name="督查室 张三",
@@ -104,7 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         finally:
             browser.close()
             server.stop()
-            engine.dispose()
+            rt.engine.dispose()
 
 
 def login(live: Live, role: str, *, width: int = 1280) -> Page:

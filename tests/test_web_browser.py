@@ -16,13 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import scratch_runtime
 from argon2 import PasswordHasher
-from duban.engine.runtime.settings import load_settings
-from duban.engine.deadlines.spec import Offset
-from duban.engine.plans.importer import import_result
-from duban.engine.plans.planfile import load_plans
-from duban.engine.runtime.build import build_runtime
-from duban.store.db import make_engine, upgrade
 from duban.store.models import AuditRecord, Obligation, Occurrence, Unit
 from duban.web.auth import add_user
 from duban.web.server import ServerHandle, start_in_thread
@@ -57,16 +52,8 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'duban.db'}"
-    settings = load_settings(environ={"DUBAN_DATABASE_URL": url, "DUBAN_OUTBOX_DIR": str(tmp / "outbox")})
-    engine = make_engine(url)
-    upgrade(engine)
-    rt = build_runtime(settings, engine=engine)
-    result = load_plans([REPO / "rules" / "plans"], units_dirs=list(settings.units_dirs), calendar=rt.calendar)
+    settings, rt = scratch_runtime(tmp, [REPO / "rules" / "plans"])
     with rt.sessions() as s, s.begin():
-        import_result(s, result, calendar=rt.calendar, actor="test", source="cli",
-                      default_offset=Offset(unit="working_days", amount=settings.trigger_default_offset_working_days),
-                      checkins=settings.ongoing_checkins)
         add_user(s, name=USERS["supervisor"][0], password=USERS["supervisor"][1], role="supervisor",
                  display_name="督查室 张三", actor="test", hasher=FAST)
         add_user(s, name=USERS["clerk"][0], password=USERS["clerk"][1], role="clerk", units=("市编办",),
@@ -92,7 +79,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         finally:
             browser.close()
             server.stop()
-            engine.dispose()
+            rt.engine.dispose()
 
 
 def login(live: Live, role: str, *, width: int = 1280) -> Page:
