@@ -279,3 +279,23 @@ def test_the_co_units_migration_upgrades_and_downgrades(backend, tmp_path, reque
         engine.dispose()
         if admin is not None and name is not None:
             drop_database(admin, name)
+
+
+def test_the_report_shows_each_requirements_co_units_beside_its_lead(store, tmp_path):
+    from duban.engine.services import reports
+    from helpers import CAL
+
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "co.yaml").write_text(CO_PLAN, encoding="utf-8")
+    _import_co_plan(store, folder)
+    with store.sessions() as s:
+        report = reports.build_report(s, "co-units-demo", as_of=dt.date(2016, 12, 28), calendar=CAL,
+                                      due_soon_within=YELLOW)
+    budget = [r for r in report.rows if r.requirement_text == "全面公开部门预算。"]
+    assert budget and {r.unit for r in budget} == {"市财政局"}  # the lead owes it; co-units are named, not owing
+    assert all(r.co_units.startswith("市发展改革局、") and "普宁市人民政府" in r.co_units for r in budget)
+    header, *lines = [line.split(",") for line in reports.render_csv(report).lstrip("\ufeff").splitlines()]
+    col = header.index("配合单位")
+    assert any(line[col].startswith("市发展改革局") for line in lines)
+    assert "配合：市发展改革局" in reports.render_html(report)

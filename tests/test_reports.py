@@ -112,8 +112,8 @@ def test_csv_and_xlsx_reports(story, tmp_path):
     assert tuple(table[0]) == reports.HEADERS
     by_id = {int(r[-1]): r for r in table[1:] if r[-1]}
     late = by_id[ids["市发展改革局"]]
-    assert late[5:11] == ["2016-09-20", "", "逾期完成", "2016-09-21", "http://www.jieyang.gov.cn/fgj/fmqd.html", "1"]
-    assert by_id[ids["0.1/市教育局"]][9] == "'=1+1"  # never a spreadsheet formula
+    assert late[6:12] == ["2016-09-20", "", "逾期完成", "2016-09-21", "http://www.jieyang.gov.cn/fgj/fmqd.html", "1"]
+    assert by_id[ids["0.1/市教育局"]][10] == "'=1+1"  # never a spreadsheet formula
     target = tmp_path / "report.csv"
     ok(env, "report", "--plan", PLAN, "--as-of", "2016-09-30", "--format", "csv", "-o", str(target))
     assert target.read_bytes().startswith("\ufeff".encode())  # Excel reads the Chinese correctly
@@ -125,9 +125,9 @@ def test_csv_and_xlsx_reports(story, tmp_path):
     assert tuple(c.value for c in ws[2]) == reports.HEADERS
     data = {row[-1].value: row for row in ws.iter_rows(min_row=3)}
     late_row = data[ids["市发展改革局"]]
-    assert late_row[5].value.date() == dt.date(2016, 9, 20) and late_row[8].value.date() == dt.date(2016, 9, 21)
-    assert late_row[7].value == "逾期完成" and late_row[10].value == 1
-    formula = data[ids["0.1/市教育局"]][9]
+    assert late_row[6].value.date() == dt.date(2016, 9, 20) and late_row[9].value.date() == dt.date(2016, 9, 21)
+    assert late_row[8].value == "逾期完成" and late_row[11].value == 1
+    formula = data[ids["0.1/市教育局"]][10]
     assert formula.value == "=1+1" and formula.data_type == "s"
     with store.sessions() as s:
         n = len(reports.build_report(s, PLAN, as_of=dt.date(2016, 9, 30), calendar=CAL, due_soon_within=YELLOW).rows)

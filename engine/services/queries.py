@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from ...store.bulk import chunked
 from ...store.models import (
     Assignment,
     Obligation,
@@ -227,10 +228,10 @@ def co_units_by_requirement(session: Session, requirement_ids: Sequence[int]) ->
     """The co-units (unit id, name) of each requirement, in plan order: who the tick copies (cc)."""
     out: dict[int, list[tuple[int, str]]] = defaultdict(list)
     ids = list(dict.fromkeys(requirement_ids))
-    for start in range(0, len(ids), 5000):
+    for batch in chunked(ids, 5000):
         for req_id, unit_id, name in session.execute(
             select(Assignment.requirement_id, Unit.id, Unit.name).join(Unit, Unit.id == Assignment.unit_id)
-            .where(Assignment.role == CO_ROLE, Assignment.requirement_id.in_(ids[start:start + 5000]))
+            .where(Assignment.role == CO_ROLE, Assignment.requirement_id.in_(batch))
             .order_by(Assignment.requirement_id, Assignment.id)
         ).tuples():
             out[req_id].append((unit_id, name))

@@ -70,6 +70,7 @@ from ...store.models import (
 from ..deadlines.calendar import WorkingCalendar
 from ...errors import DubanError
 from ...zh import cn_date
+from .queries import co_units_by_requirement
 from .completions import is_late
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -106,6 +107,7 @@ class ReportRow:
     completed_on: dt.date | None
     evidence: str | None
     late_by: int | None  # working days: late completion, or overdue so far
+    co_units: str = ""  # 配合单位 of the requirement, as the lead's row shows them
 
     @property
     def status_zh(self) -> str:
@@ -179,7 +181,7 @@ def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: Wo
         .where(Extension.status == "approved", Obligation.plan_id == plan_id)
         .group_by(Extension.occurrence_id)).tuples().all())
     stmt = (
-        select(Obligation.id, Obligation.kind, Obligation.state, Task.no, Task.title, Requirement.no,
+        select(Obligation.id, Obligation.kind, Obligation.state, Task.no, Task.title, Requirement.id, Requirement.no,
                Requirement.text, Unit.name, DeadlineEntry.phrase, Occurrence.id, Occurrence.key, Occurrence.label,
                Occurrence.due, Occurrence.checkin, Occurrence.state, Occurrence.completed_on, Occurrence.evidence,
                Occurrence.late_by)
@@ -193,14 +195,17 @@ def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: Wo
                   Occurrence.key)
     )
     rows: list[ReportRow] = []
-    for (oid, kind, ob_state, task_no, task_title, req_no, req_text, unit, phrase, occ_id, key, label, due, checkin,
-         occ_state, completed_on, evidence, late_by) in session.execute(stmt):
+    found = session.execute(stmt).all()
+    co = {req: "、".join(name for _uid, name in units)
+          for req, units in co_units_by_requirement(session, [r[5] for r in found]).items()}
+    for (oid, kind, ob_state, task_no, task_title, req_id, req_no, req_text, unit, phrase, occ_id, key, label, due,
+         checkin, occ_state, completed_on, evidence, late_by) in found:
         if occ_id is None:  # no due instance (yet): dormant trigger, or a window without its anchor
             status: Status = "waived" if ob_state == "waived" else ("dormant" if kind == "triggered" else "open")
             rows.append(ReportRow(obligation_id=oid, task_no=task_no, task_title=task_title, requirement_no=req_no,
                                   requirement_text=req_text, unit=unit, phrase=phrase, occurrence=None, label=None,
                                   due=None, original_due=None, checkin=False, status=status, completed_on=None,
-                                  evidence=None, late_by=None))
+                                  evidence=None, late_by=None, co_units=co.get(req_id, "")))
             continue
         status, late = _status(state=occ_state, due=due, completed_on=completed_on, late_by=late_by, as_of=as_of,
                                calendar=calendar, due_soon_within=due_soon_within)
@@ -209,7 +214,7 @@ def build_report(session: Session, plan_id: str, *, as_of: dt.date, calendar: Wo
                               requirement_text=req_text, unit=unit, phrase=phrase, occurrence=key, label=label,
                               due=due, original_due=extended.get(occ_id), checkin=checkin, status=status,
                               completed_on=completed_on if shown else None, evidence=evidence if shown else None,
-                              late_by=late))
+                              late_by=late, co_units=co.get(req_id, "")))
     counts = Counter(r.status for r in rows)
     return Report(plan_id=plan.id, title=plan.title, doc_number=plan.doc_number, issuer=plan.issuer, as_of=as_of,
                   rows=tuple(rows), counts={s: counts.get(s, 0) for s in STATUS_ZH})
@@ -251,13 +256,17 @@ def render_html(report: Report, *, issuer_office: str | None = None) -> str:
         total=len(report.rows))
 
 
-HEADERS = ("序号", "工作任务", "具体要求", "牵头落实单位", "完成时限", "到期日", "原定到期日（延期前）", "完成情况",
+HEADERS = ("序号", "工作任务", "具体要求", "牵头落实单位", "配合单位", "完成时限", "到期日", "原定到期日（延期前）", "完成情况",
            "完成日期", "佐证材料", "逾期（工作日）", "督办事项编号")
+
+
+_DATE_COLUMNS = tuple(HEADERS.index(h) + 1 for h in ("到期日", "原定到期日（延期前）", "完成日期"))
+_STATUS_COLUMN = HEADERS.index("完成情况") + 1
 
 
 def _cells(row: ReportRow) -> list[Any]:
     due = row.due
-    return [row.task_no, row.task_title, f"{row.requirement_no}. {row.requirement_text}", row.unit,
+    return [row.task_no, row.task_title, f"{row.requirement_no}. {row.requirement_text}", row.unit, row.co_units,
             row.phrase + (f"（{row.label}）" if row.label and row.occurrence != "final" else ""),
             due, row.original_due, row.status_zh, row.completed_on, row.evidence, row.late_by, row.obligation_id]
 
@@ -308,11 +317,11 @@ def render_xlsx(report: Report) -> bytes:
             if isinstance(c.value, str):
                 c.data_type = "s"  # user text starting with "=" stays text, never a formula
             c.alignment = Alignment(vertical="top", wrap_text=True)
-        for col in (6, 7, 9):
+        for col in _DATE_COLUMNS:
             ws.cell(r, col).number_format = "yyyy-mm-dd"
         if row.status in ("overdue", "late"):
-            ws.cell(r, 8).font = red
-    for i, width in enumerate((6, 18, 48, 16, 22, 12, 12, 10, 12, 36, 8, 8), start=1):
+            ws.cell(r, _STATUS_COLUMN).font = red
+    for i, width in enumerate((6, 18, 48, 16, 16, 22, 12, 12, 10, 12, 36, 8, 8), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A3"
     ws.print_title_rows = "2:2"
