@@ -36,7 +36,10 @@ def render() -> str:
     """The whole reference as Markdown: one section per command, its help text verbatim."""
     parts = [HEADER]
     for path, command in _walk(cli, ("duban",)):
-        ctx = click.Context(command, info_name=" ".join(path), max_content_width=100, terminal_width=100)
+        # The group's own settings (-h, --help), given explicitly: click caches a command's help option
+        # on first use, so the page must not depend on which context happened to ask first.
+        ctx = click.Context(command, info_name=" ".join(path), max_content_width=100, terminal_width=100,
+                            help_option_names=cli.context_settings.get("help_option_names", ["--help"]))
         title = " ".join(path)
         parts.append(f"\n## `{title}`\n\n```text\n{command.get_help(ctx).rstrip()}\n```\n")
     return "".join(parts)
