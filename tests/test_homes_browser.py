@@ -8,14 +8,15 @@ real tick writes the outbox: daily changes, weekly digests, escalations, the
 a leader's unit summary); a clerk reports progress (进展情况) from a card and
 finds it on the obligation page, a supervisor finds it in the audit log; at
 420 px nothing scrolls sideways, neither the homes nor the emails. The
-screenshots go to ``docs/`` (referenced from docs/web.md and
-docs/notifications.md); the emails' text versions to ``test-artifacts/emails/``.
+screenshots go to ``test-artifacts/screenshots/`` (``DUBAN_UPDATE_SCREENSHOTS=1``: to ``docs/``, referenced
+from docs/web.md and docs/notifications.md); the emails' text versions to ``test-artifacts/emails/``.
 No sleeps: every step waits for an element or a navigation.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from sqlalchemy import select
 from test_homes import CO_PLAN
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs"
+# Screenshots go to test-artifacts/ on every run; DUBAN_UPDATE_SCREENSHOTS=1 writes them into docs/
+# instead (a deliberate refresh of the pictures the docs show), so a test run never edits the tree.
+DOCS = REPO / "docs" if os.environ.get("DUBAN_UPDATE_SCREENSHOTS") == "1" else REPO / "test-artifacts" / "screenshots"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -84,6 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     simulate(rt, START, AS_OF, scenario=load_scenario(REPO / "rules" / "scenarios" / "jieyang-2016-demo.yaml"))
     server = start_in_thread(settings, "127.0.0.1", 0, runtime=rt, secret="homes-browser-" + "k" * 40, hasher=FAST)
     ARTIFACTS.mkdir(exist_ok=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
