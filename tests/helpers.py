@@ -85,3 +85,9 @@ def scratch_runtime(folder: Path, plan_dirs: list[Path]):  # type: ignore[no-unt
                       default_offset=Offset(unit="working_days", amount=settings.trigger_default_offset_working_days),
                       checkins=settings.ongoing_checkins)
     return settings, rt
+
+
+def dated_url(base: str, path: str, as_of: object) -> str:
+    """``base + path`` seen as of a day (``?as_of=`` or ``&as_of=``): how the browser tests open a page."""
+    sep = "&" if "?" in path else "?"
+    return f"{base}{path}{sep}as_of={as_of}"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import scratch_runtime
+from helpers import dated_url, scratch_runtime
 from argon2 import PasswordHasher
 from duban.engine.runtime.build import Runtime
 from duban.engine.runtime.simulate import load_scenario, simulate
@@ -67,8 +67,7 @@ class Live:
     browser: Browser
 
     def url(self, path: str) -> str:
-        sep = "&" if "?" in path else "?"
-        return f"{self.server.url}{path}{sep}as_of={AS_OF.isoformat()}"
+        return dated_url(self.server.url, path, AS_OF.isoformat())
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,8 @@ def server() -> Iterator[Server]:
     home.mkdir()
     os.chown(home, mail.pw_uid, mail.pw_gid)
     port = _free_port()
-    (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{mail.pw_uid}:{mail.pw_gid}::{home}\n", encoding="utf-8")
+    content = f"{USER}:{{PLAIN}}{PASSWORD}:{mail.pw_uid}:{mail.pw_gid}::{home}\n"
+    (root / "users").write_text(content, encoding="utf-8")
     (root / "dovecot.conf").write_text(_config(root, port, mail.pw_uid, mail.pw_gid), encoding="utf-8")
     with open(root / "start.log", "wb") as log:  # the daemon's children keep inherited pipes: a file, not a pipe
         subprocess.run([str(DOVECOT), "-c", str(root / "dovecot.conf")], stdin=subprocess.DEVNULL, stdout=log,

@@ -138,7 +138,8 @@ def test_cli_scan_list_accept_reject(seeded, env_for, tmp_path: Path) -> None:
     folder = tmp_path / "received"
     folder.mkdir()
     d = corpus_doc("d015")
-    (folder / "caishui140.txt").write_text(f"{d.title}\n{d.doc_number}\n{d.issuer}\n{d.text}", encoding="utf-8")
+    content = f"{d.title}\n{d.doc_number}\n{d.issuer}\n{d.text}"
+    (folder / "caishui140.txt").write_text(content, encoding="utf-8")
     (folder / "other.txt").write_text(corpus_doc("d070").title + "\n" + corpus_doc("d070").text, encoding="utf-8")
     code, out, err = run(env, "inbox", "scan", str(folder), "--json")
     assert code == 0, err

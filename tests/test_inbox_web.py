@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import scratch_runtime
+from helpers import dated_url, scratch_runtime
 from argon2 import PasswordHasher
 from duban.engine.inbox.config import load_inbox_config
 from duban.engine.inbox.records import IncomingDocument
@@ -51,8 +51,7 @@ class Live:
     duties: list[int]
 
     def url(self, path: str) -> str:
-        sep = "&" if "?" in path else "?"
-        return f"{self.server.url}{path}{sep}as_of={AS_OF}"
+        return dated_url(self.server.url, path, AS_OF)
 
 
 def corpus_document(doc_id: str) -> IncomingDocument:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import scratch_runtime
+from helpers import dated_url, scratch_runtime
 from argon2 import PasswordHasher
 from duban.store.models import AuditRecord, Obligation, Occurrence, Unit
 from duban.web.auth import add_user
@@ -45,8 +45,7 @@ class Live:
     clerk_other: int
 
     def url(self, path: str) -> str:
-        sep = "&" if "?" in path else "?"
-        return f"{self.server.url}{path}{sep}as_of={AS_OF}"
+        return dated_url(self.server.url, path, AS_OF)
 
 
 @pytest.fixture(scope="module")
