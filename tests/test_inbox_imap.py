@@ -100,7 +100,12 @@ def server() -> Iterator[Server]:
     with open(root / "start.log", "wb") as log:  # the daemon's children keep inherited pipes: a file, not a pipe
         subprocess.run([str(DOVECOT), "-c", str(root / "dovecot.conf")], stdin=subprocess.DEVNULL, stdout=log,
                        stderr=subprocess.STDOUT, timeout=30, check=True)
-    pid = int((root / "run" / "master.pid").read_text().strip())
+    pid_file = root / "run" / "master.pid"
+    for _ in range(200):  # the daemon writes its pid after it forks: wait for it, bounded
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    pid = int(pid_file.read_text().strip())
     try:
         srv = Server(port=port)
         for _ in range(100):  # wait for the listener, not a fixed sleep
