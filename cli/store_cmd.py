@@ -1,4 +1,4 @@
-"""Store-backed commands: ``db upgrade``, ``plan import/list/show``, ``obligations``, ``units``."""
+"""Store-backed commands: ``db upgrade``, ``db summary``, ``plan import/list/show``, ``obligations``, ``units``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..engine.services import queries
 from ..engine.deadlines.spec import Offset
 from ..engine.plans.importer import import_result
 from ..engine.plans.planfile import load_plans
+from ..store import summary
 from ..store.db import current_revision, upgrade
 from .context import EXIT_INVALID, app, echo_json, handle_errors, parse_day
 from .plan_cmd import echo_warnings
@@ -28,6 +29,40 @@ def db_upgrade() -> None:
     a = app()
     upgrade(a.engine)
     click.echo(f"database at revision {current_revision(a.engine)}: {a.engine.url.render_as_string()}")
+
+
+@db.command("summary")
+@click.option("--repair", is_flag=True, help="Rebuild the summary from the obligations (after reporting).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print JSON: {"ok", "mismatches": [{plan, task_id, unit_id, settled, next_due, '
+                   'next_deadline, stored, actual}], "rebuilt_rows"}.')
+@handle_errors
+def db_summary(repair: bool, as_json: bool) -> None:
+    """Check the dashboard's obligation summary against the obligations: exit 0 when it agrees, 1 if not.
+
+    The summary (obligation_summary) counts live obligations by plan, task,
+    unit and next due dates; every duban write keeps it right. A change made
+    outside duban (manual SQL, a bulk load) can leave it wrong: this command
+    recomputes it and lists every difference; --repair then rebuilds it.
+    """
+    with app().sessions() as session, session.begin():
+        mismatches = summary.verify(session)
+        rebuilt = summary.rebuild(session) if repair else None
+    if as_json:
+        echo_json({"ok": not mismatches or rebuilt is not None, "mismatches": [m.to_json() for m in mismatches],
+                   "rebuilt_rows": rebuilt})
+    else:
+        for m in mismatches[:50]:
+            click.echo(f"{m.plan_id} task {m.task_id} unit {m.unit_id} "
+                       f"{m.settled or f'next due {m.next_due}, next deadline {m.next_deadline}'}: "
+                       f"stored {m.stored}, actual {m.actual}")
+        if len(mismatches) > 50:
+            click.echo(f"… and {len(mismatches) - 50} more")
+        click.echo(f"summary {'agrees with' if not mismatches else 'DIFFERS from'} the obligations"
+                   f"{f' ({len(mismatches)} key(s))' if mismatches else ''}"
+                   + (f"; rebuilt: {rebuilt} row(s)" if rebuilt is not None else ""))
+    if mismatches and rebuilt is None:
+        sys.exit(EXIT_INVALID)
 
 
 def plan_import_command(plan: click.Group) -> None:

@@ -13,6 +13,8 @@ How a plan lives in SQL:
   engine supervises. ``occurrences``: its concrete due instances (one for a
   fixed deadline, one per period for recurring ones, one per event for
   per-event triggered ones).
+* ``obligation_summary``: live obligations counted by plan, task, unit and
+  next due dates, kept by :mod:`duban.store.summary` for the dashboard.
 * ``triggers`` and ``events``: outside events that start triggered deadlines.
 * ``stage_records`` + ``notifications``: what the tick decided and the outbox
   it wrote, in one transaction, with unique keys so a re-run never doubles.
@@ -300,6 +302,36 @@ class Occurrence(Base):
     late_by: Mapped[int | None] = mapped_column(Integer)  # working days, when completed late
 
     obligation: Mapped[Obligation] = relationship(back_populates="occurrences")
+
+
+class ObligationSummary(Base):
+    """Live obligations counted by what their status on any day depends on (migration 0008).
+
+    One row per (plan, task, unit, settled status, next open due, next open
+    non-check-in due) with the number ``n`` of live obligations sharing them;
+    ``settled`` is the status that no day changes (done, waived, dormant, open
+    without a due date), and the two dates are NULL when it is set. The
+    dashboard derives every per-status count for any ``as_of`` from these few
+    thousand rows. Derived data: :mod:`duban.store.summary` keeps it right in
+    the transactions that change obligations or their due instances, and can
+    rebuild and verify it.
+    """
+
+    __tablename__ = "obligation_summary"
+    __table_args__ = (
+        Index("ix_obligation_summary_plan_id", "plan_id"),
+        # A refresh deletes (unit, task) groups; a unit's page reads its rows.
+        Index("ix_obligation_summary_unit_id_task_id", "unit_id", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(100))
+    task_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    settled: Mapped[str | None] = mapped_column(String(20))
+    next_due: Mapped[dt.date | None] = mapped_column(Date)
+    next_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 # ----------------------------------------------------------------------------- events

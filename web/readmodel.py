@@ -1,18 +1,24 @@
 """What the dashboard pages show, read with aggregates in SQL (never every row).
 
 The per-obligation status is the one :func:`duban.engine.services.queries.status_of`
-defines, written as a SQL ``CASE`` over two per-obligation aggregates (the
-earliest open due date and whether any due instance exists), so a page counts
-by status with ``GROUP BY`` instead of loading obligations into Python. The
-"due soon" window (5 working days, incl. the day) becomes one date bound,
-:func:`due_soon_until`, computed once per request on the official calendar.
-A differential test holds this SQL to ``status_of`` on the seed plans.
+defines, written as a SQL ``CASE`` over per-obligation aggregates
+(:func:`duban.store.summary.per_obligation`: the earliest open due date, the
+earliest open deadline that is not a check-in, whether any due instance
+exists), split in two: the *settled* part no day changes
+(:func:`duban.store.summary.settled_status`) and the part the day decides
+(:func:`dated_status`). The "due soon" window (5 working days, incl. the day)
+becomes one date bound, :func:`due_soon_until`, computed once per request on
+the official calendar. A differential test holds this SQL to ``status_of`` on
+the seed plans.
 
-Overview scope: one plan (the newest by default — the current work plan) or
-every plan. A plan's obligations are found through ``ix_obligations_plan_id``,
-so a plan page costs the same with 1,000 or 1,000,000 obligations in the
-store; the all-plans view scans everything and is cached by the caller (see
-:class:`duban.web.app.AggregateCache`).
+Counts by status (the overview, a unit's totals) are summed from
+``obligation_summary`` (:func:`summary_counts`): live obligations counted by
+plan, task, unit, settled status and next due dates, kept right by the
+transactions that change them (:mod:`duban.store.summary`). So the "all plans"
+overview costs the summary's rows (tens of thousands at 1,000,000
+obligations), not every due instance. Lists of obligations (a plan's chips, a
+unit's list) still read :func:`per_obligation`, through
+``ix_obligations_plan_id`` or ``ix_obligations_unit_id``.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy.orm import Session
 
 from ..engine.deadlines.calendar import WorkingCalendar
 from ..errors import CalendarYearMissing
 from ..engine.services.progress import ProgressRow, list_progress
 from ..engine.services.queries import CHECKIN_MISSED
+from ..store.summary import SUMMARY, per_obligation, settled_status
 from ..store.models import (
     AuditRecord,
     DeadlineEntry,
@@ -77,37 +84,26 @@ def empty_counts() -> dict[str, int]:
 # --------------------------------------------------------------------------- the status in SQL
 
 
-def per_obligation(*where: ColumnElement[bool]) -> Subquery:
-    """One row per live obligation: its keys, state, kind, next open due and due-instance count."""
-    occ = aliased(Occurrence)
-    return (
-        select(Obligation.id.label("id"), Obligation.plan_id.label("plan_id"), Obligation.unit_id.label("unit_id"),
-               Obligation.requirement_id.label("requirement_id"), Requirement.task_id.label("task_id"),
-               Obligation.deadline_id.label("deadline_id"), Obligation.state.label("state"),
-               Obligation.kind.label("kind"),
-               func.min(case((occ.state == "open", occ.due))).label("next_due"),
-               func.min(case((and_(occ.state == "open", occ.checkin.is_(False)), occ.due))).label("next_deadline"),
-               func.count(occ.id).label("n_any"))
-        .join(Requirement, Requirement.id == Obligation.requirement_id)
-        .outerjoin(occ, and_(occ.obligation_id == Obligation.id, occ.state != "cancelled"))
-        .where(Obligation.state != "retired", *where)
-        # Grouping by the primary key is enough (both databases know the other obligation columns
-        # depend on it); fewer sort keys make the per-obligation step measurably cheaper on SQLite.
-        .group_by(Obligation.id, Requirement.task_id)
-        .subquery("ob")
+def dated_status(settled: ColumnElement[str | None], next_due: ColumnElement[dt.date | None],
+                 next_deadline: ColumnElement[dt.date | None], *, as_of: dt.date, until: dt.date
+                 ) -> ColumnElement[str]:
+    """The status on ``as_of``: the settled one if set, else the next due dates against the day.
+
+    ``status_of`` then ``refine_checkin``: past the next due date is overdue
+    when a deadline passed, 未报进展 (:data:`CHECKIN_MISSED`) when only a
+    check-in did; within the due-soon window is due soon; later is open.
+    """
+    return case(
+        (settled.is_not(None), settled),
+        (next_due < as_of, case((next_deadline < as_of, "overdue"), else_=CHECKIN_MISSED)),
+        (next_due <= until, "due_soon"),
+        else_="open",
     )
 
 
 def status_column(ob: Subquery, *, as_of: dt.date, until: dt.date) -> ColumnElement[str]:
     """``status_of`` then ``refine_checkin`` as a CASE over :func:`per_obligation`'s columns."""
-    c = ob.c
-    return case(
-        (c.state.in_(("done", "waived")), c.state),
-        (c.next_due.is_(None), case((c.n_any > 0, "done"), (c.kind == "triggered", "dormant"), else_="open")),
-        (c.next_due < as_of, case((c.next_deadline < as_of, "overdue"), else_=CHECKIN_MISSED)),
-        (c.next_due <= until, "due_soon"),
-        else_="open",
-    )
+    return dated_status(settled_status(ob), ob.c.next_due, ob.c.next_deadline, as_of=as_of, until=until)
 
 
 def with_status(ob: Subquery, *, as_of: dt.date, until: dt.date, columns: Sequence[str]) -> Subquery:
@@ -123,6 +119,24 @@ def grouped_counts(session: Session, keys: Sequence[str], *where: ColumnElement[
     cols = [st.c[k] for k in keys]
     # Core execution: thousands of plain tuples, no ORM row machinery.
     return [tuple(r) for r in session.connection().execute(select(*cols, st.c.status, func.count())
+                                                           .group_by(*cols, st.c.status))]
+
+
+def summary_counts(session: Session, keys: Sequence[str], *where: ColumnElement[bool], as_of: dt.date,
+                   until: dt.date) -> list[tuple[Any, ...]]:
+    """``(key..., status, count)`` rows like :func:`grouped_counts`, summed from ``obligation_summary``.
+
+    ``keys`` and ``where`` name the summary's columns (:data:`SUMMARY`:
+    ``plan_id``, ``task_id``, ``unit_id``). The cost follows the summary's
+    rows — live obligations with the same next due dates are one row — not
+    the due instances in the store.
+    """
+    sm = SUMMARY.c
+    st = select(*(sm[k] for k in keys), sm.n,
+                dated_status(sm.settled, sm.next_due, sm.next_deadline, as_of=as_of, until=until).label("status")
+                ).where(*where).subquery("st")
+    cols = [st.c[k] for k in keys]
+    return [tuple(r) for r in session.connection().execute(select(*cols, st.c.status, func.sum(st.c.n))
                                                            .group_by(*cols, st.c.status))]
 
 
@@ -198,23 +212,76 @@ def working_days_late(calendar: WorkingCalendar, due: dt.date, as_of: dt.date) -
         return None
 
 
+def _overdue_cutoff(session: Session, *, as_of: dt.date, limit: int, plan_id: str | None) -> dt.date | None:
+    """The earliest deadline by which ``limit`` live obligations are overdue (from the summary), or None.
+
+    An obligation's earliest overdue deadline is its summary row's
+    ``next_deadline``, so the ``limit`` longest-overdue obligations all have
+    one on or before this day: the instances due later need not be read.
+    """
+    sm = SUMMARY.c
+    stmt = (select(sm.next_deadline, func.sum(sm.n)).where(sm.settled.is_(None), sm.next_deadline < as_of)
+            .group_by(sm.next_deadline).order_by(sm.next_deadline))
+    if plan_id is not None:
+        stmt = stmt.where(sm.plan_id == plan_id)
+    seen = 0
+    for day, n in session.execute(stmt):
+        seen += int(n)
+        if seen >= limit:
+            return day  # type: ignore[no-any-return]
+    return None
+
+
+def _first_overdue(session: Session, *, as_of: dt.date, limit: int, plan_id: str | None
+                   ) -> list[tuple[int, dt.date]]:
+    """``(obligation id, earliest overdue deadline)`` of the ``limit`` longest-overdue live obligations.
+
+    Read from ``ix_occurrences_state_due`` alone (the instances past due, up to
+    :func:`_overdue_cutoff`), then each page's obligations checked live (and
+    in the plan) by primary key. Joining ``obligations`` in one statement lets
+    PostgreSQL scan the whole table to hash it (0.1 s at 100,000 obligations,
+    growing with the store); this costs the instances read. Pages grow until
+    ``limit`` are found.
+    """
+    cutoff = _overdue_cutoff(session, as_of=as_of, limit=limit, plan_id=plan_id)
+    occ_min = func.min(Occurrence.due).label("due")
+    firsts = (select(Occurrence.obligation_id, occ_min)
+              .where(Occurrence.state == "open", Occurrence.due < as_of, Occurrence.checkin.is_(False),
+                     *([Occurrence.due <= cutoff] if cutoff is not None else []))
+              .group_by(Occurrence.obligation_id).order_by(occ_min, Occurrence.obligation_id))
+    live = [Obligation.state == "active", *([Obligation.plan_id == plan_id] if plan_id is not None else [])]
+    found: list[tuple[int, dt.date]] = []
+    offset, page = 0, 4 * limit
+    while len(found) < limit:
+        rows = session.execute(firsts.offset(offset).limit(page)).all()
+        ok = set(session.scalars(select(Obligation.id).where(Obligation.id.in_([r[0] for r in rows]), *live))
+                 ) if rows else set()
+        found += [(oid, due) for oid, due in rows if oid in ok]
+        if len(rows) < page:
+            break
+        offset, page = offset + page, 2 * page
+    return found[:limit]
+
+
 def overdue_items(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, plan_id: str | None = None,
                   unit_id: int | None = None, limit: int = 30) -> list[OverdueItem]:
     """The longest-overdue live obligations, oldest due first (missed deadlines; check-ins are 催报).
 
     Uses ``ix_occurrences_state_due``: only open instances already past due are
-    read. The earliest of an obligation's overdue instances is its next due.
+    read (store- or plan-wide, only up to the summary's cutoff: :func:`_first_overdue`).
+    The earliest of an obligation's overdue instances is its next due.
     """
-    occ_min = func.min(Occurrence.due).label("due")
-    stmt = (select(Obligation.id, occ_min).join(Occurrence, Occurrence.obligation_id == Obligation.id)
-            .where(Occurrence.state == "open", Occurrence.due < as_of, Occurrence.checkin.is_(False),
-                   Obligation.state == "active")
-            .group_by(Obligation.id).order_by(occ_min, Obligation.id).limit(limit))
-    if plan_id is not None:
-        stmt = stmt.where(Obligation.plan_id == plan_id)
-    if unit_id is not None:
-        stmt = stmt.where(Obligation.unit_id == unit_id)
-    firsts = session.execute(stmt).all()
+    if unit_id is None:
+        firsts: Sequence[tuple[int, dt.date]] = _first_overdue(session, as_of=as_of, limit=limit, plan_id=plan_id)
+    else:  # a unit's obligations are few: found through ix_obligations_unit_id
+        occ_min = func.min(Occurrence.due).label("due")
+        stmt = (select(Obligation.id, occ_min).join(Occurrence, Occurrence.obligation_id == Obligation.id)
+                .where(Occurrence.state == "open", Occurrence.due < as_of, Occurrence.checkin.is_(False),
+                       Obligation.state == "active", Obligation.unit_id == unit_id)
+                .group_by(Obligation.id).order_by(occ_min, Obligation.id).limit(limit))
+        if plan_id is not None:
+            stmt = stmt.where(Obligation.plan_id == plan_id)
+        firsts = [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
     if not firsts:
         return []
     info = {r.id: r for r in session.execute(
@@ -230,7 +297,11 @@ def overdue_items(session: Session, *, as_of: dt.date, calendar: WorkingCalendar
 
 def unit_labels(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """Short names, with the directory added where a name repeats (every city has a 市财政局)."""
-    rows = session.execute(select(Unit.id, Unit.name, Unit.directory).where(Unit.id.in_(list(ids)))).all()
+    wanted = set(ids)
+    stmt = select(Unit.id, Unit.name, Unit.directory)
+    # Many ids (the all-plans overview): reading the small units table beats binding thousands of parameters.
+    rows = [r for r in session.execute(stmt if len(wanted) > 500 else stmt.where(Unit.id.in_(wanted)))
+            if r.id in wanted]
     seen = Counter(r.name for r in rows)
     return {r.id: r.name if seen[r.name] == 1 else f"{r.name}（{r.directory}）" for r in rows}
 
@@ -250,10 +321,10 @@ def overview(session: Session, *, as_of: dt.date, calendar: WorkingCalendar, due
     by_status = empty_counts()
     by_key: dict[Any, dict[str, int]] = defaultdict(empty_counts)
     by_unit: dict[int, dict[str, int]] = defaultdict(empty_counts)
-    # One pass: counts by (task or plan, unit, status), rolled up here — one scan instead of one per table.
-    where = [Obligation.plan_id == plan_id] if plan_id is not None else []
+    # One pass over the summary: counts by (task or plan, unit, status), rolled up here.
+    where = [SUMMARY.c.plan_id == plan_id] if plan_id is not None else []
     key = "task_id" if plan_id is not None else "plan_id"
-    for k, unit_id, status, n in grouped_counts(session, (key, "unit_id"), *where, as_of=as_of, until=until):
+    for k, unit_id, status, n in summary_counts(session, (key, "unit_id"), *where, as_of=as_of, until=until):
         by_status[status] += n
         by_key[k][status] += n
         by_unit[unit_id][status] += n
@@ -445,7 +516,8 @@ def unit_view(session: Session, unit_id: int, *, as_of: dt.date, calendar: Worki
     until = due_soon_until(calendar, as_of, due_soon_within)
     where = [Obligation.unit_id == unit_id] + ([Obligation.plan_id == plan_id] if plan_id else [])
     counts = empty_counts()
-    for _unit, status, n in grouped_counts(session, ("unit_id",), *where, as_of=as_of, until=until):
+    in_summary = [SUMMARY.c.unit_id == unit_id] + ([SUMMARY.c.plan_id == plan_id] if plan_id else [])
+    for _unit, status, n in summary_counts(session, ("unit_id",), *in_summary, as_of=as_of, until=until):
         counts[status] += n
     st = with_status(per_obligation(*where), as_of=as_of, until=until,
                      columns=("id", "plan_id", "requirement_id", "deadline_id", "kind", "next_due"))

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...store import audit
+from ...store import audit, summary
 from ...store.models import Obligation, Occurrence, Plan
 from ..deadlines.calendar import WorkingCalendar
 from .errors import NotFound, ServiceError
@@ -140,6 +140,7 @@ def complete(session: Session, obligation_id: int, *, on: dt.date, evidence: str
     if ob.kind in ("fixed", "relative") and all(o.state in ("done", "cancelled", "waived") for o in ob.occurrences):
         ob.state = "done"
     session.flush()
+    summary.refresh_obligations(session, [ob.id])
     audit.append(session, actor=actor, source=source, action="obligation.completed", object_type="obligation",
                  object_id=ob.id, before=before,
                  after={"occurrence": occ.key, "state": "done", "due": occ.due.isoformat(),
@@ -182,6 +183,7 @@ def waive(session: Session, obligation_id: int, *, reason: str, actor: str, sour
             occ.state = "waived"
         after = {"state": "waived", "waived": [o.key for o in waived]}
     session.flush()
+    summary.refresh_obligations(session, [ob.id])
     audit.append(session, actor=actor, source=source, action="obligation.waived", object_type="obligation",
                  object_id=ob.id, before=before, after=after, reason=reason)
     return ob

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ...store import audit
+from ...store import audit, summary
 from ...store.models import Event, Extension, Obligation, Occurrence, Plan, Trigger
 from ..deadlines.calendar import CHINA_TZ, WorkingCalendar
 from ..deadlines.offsets import local_instant
@@ -151,6 +151,7 @@ def _reproject(session: Session, trigger: Trigger, proj: Projection) -> SyncStat
                              calendar=proj.calendar, events=events, default_offset=proj.default_offset,
                              checkins=proj.checkins)
     reapply_extensions(session, stats, plan_id=plan.id, trigger_key=trigger.key)
+    summary.refresh_obligations(session, [ref[0] for ref in refs])
     return stats
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...store import audit
+from ...store import audit, summary
 from ...store.models import Extension, Obligation, Occurrence, Requirement, Task, Unit, utcnow
 from ..deadlines.calendar import WorkingCalendar
 from .completions import check_plan_date, live_obligation, occurrence_for
@@ -116,6 +116,7 @@ def approve_extension(session: Session, extension_id: int, *, actor: str, note: 
     occ.due = ext.until
     ext.status, ext.decided_by, ext.decided_at, ext.decision_note = "approved", actor, utcnow(), note
     session.flush()
+    summary.refresh_obligations(session, [occ.obligation_id])
     audit.append(session, actor=actor, source=source, action="extension.approved", object_type="extension",
                  object_id=ext.id,
                  before={"status": "requested", "occurrence": occ.key, "due": old_due.isoformat()},

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...store import audit
+from ...store import audit, summary
 from ...store.models import Obligation, Occurrence, ProgressReport, Requirement, Task, Unit
 from ..deadlines.calendar import WorkingCalendar
 from .completions import check_plan_date, live_obligation
@@ -88,6 +88,7 @@ def record_progress(session: Session, obligation_id: int, *, on: dt.date, text: 
                             text=text, evidence=evidence, actor=actor)
     session.add(report)
     session.flush()
+    summary.refresh_obligations(session, [ob.id])
     audit.append(session, actor=actor, source=source, action="obligation.progress", object_type="obligation",
                  object_id=ob.id, before=before,
                  after={"report": report.id, "reported_on": on.isoformat(), "text": text, "evidence": evidence,
