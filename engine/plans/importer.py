@@ -14,14 +14,21 @@
 3. writes one audit record per plan (and per directory) saying what changed.
 
 Re-importing an unchanged plan changes nothing, not even an audit row. The
-work is done with bulk Core statements so a province-scale plan set imports
-at tens of thousands of obligations per second.
+work is done with bulk statements. Plans (and directories) new to the store —
+the bulk of a province import — have nothing to diff and skip every read of
+stored rows: :mod:`duban.engine.plans.fresh` writes a batch of them with one
+bulk insert per table, ids drawn up front, obligations and due instances in
+one pass. A plan already in the store is diffed here, its stored rows read
+with one query per table keyed by the plan. Both paths build their rows in
+:mod:`duban.engine.plans.rows`, and produce the same rows and ids
+(``tests/test_import_golden.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +36,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from ...store import audit
-from ...store.bulk import bulk_insert, chunked
+from ...store import audit, summary
+from ...store.bulk import chunked, insert_tuples
 from ...store.models import (
     Assignment,
     DeadlineEntry,
@@ -48,11 +55,21 @@ from ..deadlines.calendar import WorkingCalendar
 from ..deadlines.spec import Offset
 from .planfile import LoadResult
 from .planfile import Plan as PlanData
+from .fresh import BATCH_OBLIGATIONS, estimated_obligations, write_new_directories, write_new_plans
 from .materialize import active_events, reapply_extensions, sync_occurrences
-from ..deadlines.projection import EventOccurrence, PlanContext
+from ..deadlines.projection import PlanContext
+from .rows import ASSIGNMENT_COLUMNS, DEADLINE_COLUMNS, OBLIGATION_COLUMNS, REQUIREMENT_COLUMNS, TASK_COLUMNS
+from .rows import SPEC_AT, TRIGGER_AT, Units, deadline_row, requirement_row, unit_values
 from .units import UnitDirectory
 
 ProgressFn = Callable[[str, int, int], None]
+
+@dataclass(kw_only=True)
+class StructureIds:
+    """The ids of a plan's requirements (by task no, requirement no) and deadline entries (… and ordinal)."""
+
+    requirements: dict[tuple[int, int], int]
+    deadlines: dict[tuple[int, int, int], int] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -153,22 +170,69 @@ class Importer:
         self.progress = progress or (lambda _what, _done, _total: None)
         self.unit_ids: dict[tuple[str, str], int] = {}  # (directory, name) → id
         self.directories: dict[str, UnitDirectory] = {}
+        self.units = Units(self.directories, self.unit_ids)
 
     # ------------------------------------------------------------------ entry point
 
     def run(self, result: LoadResult) -> ImportReport:
+        """Import the directories, then the plans in file order.
+
+        Consecutive plans new to the store are written together
+        (:func:`duban.engine.plans.fresh.write_new_plans`); a plan already in
+        the store goes through the per-plan diff (:meth:`_plan`).
+        """
         result.raise_for_errors()
         self.directories = dict(result.directories)
         report = ImportReport()
-        for directory in result.directories.values():
-            report.directories[directory.id] = self._directory(directory)
+        self._directories(list(result.directories.values()), report)
         self.unit_ids = {(d, n): i for d, n, i in self.s.execute(select(Unit.directory, Unit.name, Unit.id)).tuples()}
-        for n, plan in enumerate(result.plans, 1):
-            report.plans.append(self._plan(plan))
-            self.progress("plans", n, len(result.plans))
+        self.units = Units(self.directories, self.unit_ids)
+        stored = set(self.s.scalars(select(Plan.id).where(Plan.id.in_([p.id for p in result.plans]))))
+        batch: list[PlanData] = []
+        size = 0
+        for plan in result.plans:
+            if plan.id in stored:  # (or met earlier in this import: written with its batch first)
+                self._done(report, self._new_plans(batch), len(result.plans))
+                batch, size = [], 0
+                self._done(report, [self._plan(plan)], len(result.plans))
+            else:
+                stored.add(plan.id)
+                batch.append(plan)
+                size += estimated_obligations(plan)
+                if size >= BATCH_OBLIGATIONS:
+                    self._done(report, self._new_plans(batch), len(result.plans))
+                    batch, size = [], 0
+        self._done(report, self._new_plans(batch), len(result.plans))
         return report
 
+    def _done(self, report: ImportReport, changes: list[PlanChange], total: int) -> None:
+        """Add imported plans to the report; tell the progress callback."""
+        if changes:
+            report.plans.extend(changes)
+            self.progress("plans", len(report.plans), total)
+
     # ------------------------------------------------------------------ units
+
+    def _directories(self, directories: Sequence[UnitDirectory], report: ImportReport) -> None:
+        """Import the units directories in order: consecutive new ones together, a stored one by its diff."""
+        stored = set(self.s.scalars(select(Unit.directory).distinct()
+                                    .where(Unit.directory.in_([d.id for d in directories]))))
+        batch: list[UnitDirectory] = []
+        for directory in [*directories, None]:
+            if directory is not None and directory.id not in stored:
+                stored.add(directory.id)
+                batch.append(directory)
+                continue
+            officials = write_new_directories(self.s, batch)
+            for new, n in zip(batch, officials):
+                audit.append(self.s, actor=self.actor, source=self.source, action="directory.created",
+                             object_type="directory", object_id=f"directory:{new.id}",
+                             after={"hash": content_hash(directory_document(new)), "units": len(new.units),
+                                    "groups": len(new.groups), "officials": n})
+                report.directories[new.id] = "created"
+            batch = []
+            if directory is not None:
+                report.directories[directory.id] = self._directory(directory)
 
     def _directory(self, directory: UnitDirectory) -> str:
         doc = directory_document(directory)
@@ -182,14 +246,7 @@ class Importer:
         if existing and stored_hash and stored_hash.get("hash") == digest:
             return "unchanged"
         status = "updated" if existing else "created"
-        wanted: dict[str, dict[str, Any]] = {}
-        for unit in directory.units:
-            wanted[unit.name] = {"full_name": unit.full_name, "is_group": False, "aliases": list(unit.aliases),
-                                 "note": None, "is_supervisor": unit.name == directory.supervisor}
-        for group in directory.groups:
-            wanted[group.name] = {"full_name": None, "is_group": True, "aliases": list(group.aliases),
-                                  "note": group.note, "is_supervisor": False}
-        for name, values in wanted.items():
+        for name, values in unit_values(directory).items():
             row = existing.get(name)
             if row is None:
                 row = Unit(name=name, directory=directory.id, **values)
@@ -225,17 +282,42 @@ class Importer:
 
     # ------------------------------------------------------------------ plans
 
+    def _new_plans(self, batch: Sequence[PlanData]) -> list[PlanChange]:
+        """Write plans new to the store together (:mod:`duban.engine.plans.fresh`); one audit record each."""
+        if not batch:
+            return []
+        digests = [content_hash(plan_document(data)) for data in batch]
+        for data, digest in zip(batch, digests):
+            self.s.add(Plan(id=data.id, **_plan_meta(data, digest)))
+        self.s.flush()
+        for data in batch:
+            for t in data.triggers:
+                self.s.add(Trigger(plan_id=data.id, key=t.key, event_kind=t.event, description=t.description))
+        self.s.flush()
+        written = write_new_plans(self.s, batch, self.units, calendar=self.calendar,
+                                  default_offset=self.default_offset, checkins=self.checkins)
+        summary.refresh_plans(self.s, [data.id for data in batch])
+        changes = []
+        for data, digest, w in zip(batch, digests, written):
+            change = PlanChange(plan_id=data.id, status="created", obligations_added=w.obligations,
+                                occurrences_added=w.occurrences)
+            audit.append(self.s, actor=self.actor, source=self.source, action="plan.created", object_type="plan",
+                         object_id=data.id, before=None, after={"hash": digest, **change.to_json()})
+            changes.append(change)
+        return changes
+
     def _plan(self, data: PlanData) -> PlanChange:
         doc = plan_document(data)
         digest = content_hash(doc)
         row = self.s.get(Plan, data.id)
         if row is not None and row.content_hash == digest:
             return PlanChange(plan_id=data.id, status="unchanged")
+        # A plan not in the store has nothing in it either (every row below refers to its plan): a
+        # fresh plan skips every look-up of stored rows.
+        fresh = row is None
         change = PlanChange(plan_id=data.id, status="updated" if row is not None else "created")
         before = None
-        meta = {"title": data.title, "issuer": data.issuer, "doc_number": data.doc_number,
-                "published": data.published, "plan_year": data.plan_year, "units_directory": data.units_id,
-                "source": data.source, "file_path": data.file, "content_hash": digest}
+        meta = _plan_meta(data, digest)
         if row is None:
             row = Plan(id=data.id, **meta)
             self.s.add(row)
@@ -245,8 +327,9 @@ class Importer:
                 setattr(row, key, value)
         self.s.flush()
         trigger_ids = self._triggers(data)
-        deadline_ids = self._structure(data)
-        self._obligations(data, deadline_ids, trigger_ids, change)
+        ids = self._structure(data, fresh)
+        self._obligations(data, ids, trigger_ids, change, fresh)
+        summary.refresh_plans(self.s, [data.id])
         after = {"hash": digest, **change.to_json()}
         audit.append(self.s, actor=self.actor, source=self.source, action=f"plan.{change.status}",
                      object_type="plan", object_id=data.id, before=before, after=after)
@@ -265,179 +348,154 @@ class Importer:
         self.s.flush()
         return {key: row.id for key, row in existing.items()}
 
-    def _structure(self, data: PlanData) -> dict[tuple[int, int, int], int]:
-        """Upsert tasks, requirements, deadline entries and assignments in bulk; return deadline ids.
+    # ------------------------------------------------------------------ tasks, requirements, deadlines
 
-        Three reads load what the plan has in the store; new rows go in with one
-        multi-row INSERT … RETURNING per table and changed rows with one
-        executemany UPDATE, so the cost does not grow with round trips.
+    def _structure(self, data: PlanData, fresh: bool) -> StructureIds:
+        """Upsert tasks, requirements, deadline entries and assignments in bulk; return their ids.
+
+        Stored rows are read with one query per table keyed by the plan (none
+        for a fresh plan); new rows go in with one bulk insert per table and
+        changed rows with one executemany UPDATE, so the cost does not grow
+        with round trips.
         """
-        tasks = {no: (tid, title) for tid, no, title in self.s.execute(
+        tasks = {} if fresh else {no: (tid, title) for tid, no, title in self.s.execute(
             select(Task.id, Task.no, Task.title).where(Task.plan_id == data.id)).tuples()}
-        new = [{"plan_id": data.id, "no": t.no, "title": t.title} for t in data.tasks if t.no not in tasks]
-        for tid, no in self._insert(Task, new, Task.id, Task.no):
+        new = [(data.id, t.no, t.title) for t in data.tasks if t.no not in tasks]
+        for tid, (_plan, no, _title) in zip(self._insert(Task, TASK_COLUMNS, new), new):
             tasks[no] = (tid, "")
         self._update(Task, [{"id": tasks[t.no][0], "title": t.title} for t in data.tasks
                             if tasks[t.no][1] not in ("", t.title)])
         task_ids = {no: tid for no, (tid, _title) in tasks.items()}
+        req_ids = self._requirements(data, task_ids, fresh)
+        ids = StructureIds(requirements={(t.no, r.no): req_ids[(task_ids[t.no], r.no)]
+                                         for t, r in data.requirements()})
+        ids.deadlines = self._deadline_entries(data, ids.requirements, fresh)
+        # Assignments are derived data: replace the plan's set (one DELETE keyed by the plan, one insert).
+        if not fresh:
+            self.s.execute(delete(Assignment).where(Assignment.requirement_id.in_(
+                select(Requirement.id).join(Task, Task.id == Requirement.task_id).where(Task.plan_id == data.id))))
+        rows = [row for t, r in data.requirements()
+                for row in self.units.assignments(ids.requirements[(t.no, r.no)], r, data.units_id)]
+        insert_tuples(self.s, Assignment.__table__, ASSIGNMENT_COLUMNS, rows)
+        return ids
 
-        req_cols = ("text", "units_as_written", "co_units_as_written", "role", "inherited", "review")
-        reqs: dict[tuple[int, int], Any] = {
+    def _requirements(self, data: PlanData, task_ids: Mapping[int, int], fresh: bool) -> dict[tuple[int, int], int]:
+        """Upsert the plan's requirements; their ids by (task id, requirement no)."""
+        cols = REQUIREMENT_COLUMNS[2:]
+        stored: dict[tuple[int, int], Any] = {} if fresh else {
             (row.task_id, row.no): row for row in self.s.execute(
-                select(Requirement.id, Requirement.task_id, Requirement.no, *(getattr(Requirement, c) for c in req_cols))
+                select(Requirement.id, Requirement.task_id, Requirement.no, *(getattr(Requirement, c) for c in cols))
                 .join(Task, Task.id == Requirement.task_id).where(Task.plan_id == data.id))}
-        wanted_reqs: dict[tuple[int, int], dict[str, Any]] = {}
-        for task in data.tasks:
-            for req in task.requirements:
-                wanted_reqs[(task_ids[task.no], req.no)] = {
-                    "task_id": task_ids[task.no], "no": req.no, "text": req.text, "units_as_written": req.units_cell,
-                    "co_units_as_written": req.co_units_cell or None, "role": req.role, "inherited": list(req.inherited),
-                    "review": [{"field": n.field, "note": n.note, "status": n.status} for n in req.review]}
-        req_ids = {key: row.id for key, row in reqs.items()}
-        for rid, task_id, no in self._insert(Requirement, [v for k, v in wanted_reqs.items() if k not in reqs],
-                                             Requirement.id, Requirement.task_id, Requirement.no):
-            req_ids[(task_id, no)] = rid
-        self._update(Requirement, [{"id": reqs[k].id, **{c: v[c] for c in req_cols}} for k, v in wanted_reqs.items()
-                                   if k in reqs and any(getattr(reqs[k], c) != v[c] for c in req_cols)])
+        wanted: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for task, req in data.requirements():
+            wanted[(task_ids[task.no], req.no)] = requirement_row(task_ids[task.no], req)
+        ids = {key: row.id for key, row in stored.items()}
+        new = [values for key, values in wanted.items() if key not in stored]
+        for rid, values in zip(self._insert(Requirement, REQUIREMENT_COLUMNS, new), new):
+            ids[(values[0], values[1])] = rid
+        self._update(Requirement, [
+            {"id": stored[key].id, **dict(zip(cols, values[2:]))} for key, values in wanted.items()
+            if key in stored and any(getattr(stored[key], c) != v for c, v in zip(cols, values[2:]))])
+        return ids
 
-        dl_cols = ("phrase", "source", "spec", "spec_overridden", "trigger_key")
-        plan_req_ids = list(req_ids.values())
-        entries: dict[tuple[int, int], Any] = {}
-        for chunk in chunked(plan_req_ids, 5000):
-            for row in self.s.execute(select(DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal,
-                                             *(getattr(DeadlineEntry, c) for c in dl_cols))
-                                      .where(DeadlineEntry.requirement_id.in_(chunk))):
-                entries[(row.requirement_id, row.ordinal)] = row
-        wanted_dl: dict[tuple[int, int], dict[str, Any]] = {}
+    def _deadline_entries(self, data: PlanData, req_ids: Mapping[tuple[int, int], int],
+                          fresh: bool) -> dict[tuple[int, int, int], int]:
+        """Upsert the plan's deadline entries; their ids by (task no, requirement no, ordinal)."""
+        cols = DEADLINE_COLUMNS[2:]
+        stored: dict[tuple[int, int], Any] = {} if fresh else {
+            (row.requirement_id, row.ordinal): row for row in self.s.execute(
+                select(DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal,
+                       *(getattr(DeadlineEntry, c) for c in cols))
+                .join(Requirement, Requirement.id == DeadlineEntry.requirement_id)
+                .join(Task, Task.id == Requirement.task_id).where(Task.plan_id == data.id))}
+        wanted: dict[tuple[int, int], tuple[Any, ...]] = {}
         where: dict[tuple[int, int], tuple[int, int, int]] = {}
-        for task in data.tasks:
-            for req in task.requirements:
-                rid = req_ids[(task_ids[task.no], req.no)]
-                for ordinal, entry in enumerate(req.deadlines, 1):
-                    wanted_dl[(rid, ordinal)] = {
-                        "requirement_id": rid, "ordinal": ordinal, "phrase": entry.phrase, "source": entry.source,
-                        "spec": entry.spec.to_json(), "spec_overridden": entry.overridden, "trigger_key": entry.trigger}
-                    where[(rid, ordinal)] = (task.no, req.no, ordinal)
-        dl_ids = {key: row.id for key, row in entries.items()}
-        for did, rid, ordinal in self._insert(DeadlineEntry, [v for k, v in wanted_dl.items() if k not in entries],
-                                              DeadlineEntry.id, DeadlineEntry.requirement_id, DeadlineEntry.ordinal):
-            dl_ids[(rid, ordinal)] = did
-        self._update(DeadlineEntry, [{"id": entries[k].id, **{c: v[c] for c in dl_cols}} for k, v in wanted_dl.items()
-                                     if k in entries and any(getattr(entries[k], c) != v[c] for c in dl_cols)])
+        for task, req in data.requirements():
+            rid = req_ids[(task.no, req.no)]
+            for ordinal, entry in enumerate(req.deadlines, 1):
+                wanted[(rid, ordinal)] = deadline_row(rid, ordinal, entry)
+                where[(rid, ordinal)] = (task.no, req.no, ordinal)
+        ids = {key: row.id for key, row in stored.items()}
+        new = [values for key, values in wanted.items() if key not in stored]
+        for did, values in zip(self._insert(DeadlineEntry, DEADLINE_COLUMNS, new), new):
+            ids[(values[0], values[1])] = did
+        self._update(DeadlineEntry, [
+            {"id": stored[key].id, **dict(zip(cols, values[2:]))} for key, values in wanted.items()
+            if key in stored and any(getattr(stored[key], c) != v for c, v in zip(cols, values[2:]))])
+        return {where[k]: v for k, v in ids.items() if k in where}
 
-        # Assignments are derived data: replace the plan's set in two statements.
-        for chunk in chunked(plan_req_ids, 5000):
-            self.s.execute(delete(Assignment).where(Assignment.requirement_id.in_(chunk)))
-        rows = []
-        for task in data.tasks:
-            for req in task.requirements:
-                rows.extend(self._assignments(req_ids[(task_ids[task.no], req.no)], req, data.units_id))
-        self._insert(Assignment, rows, Assignment.id)
-        return {where[k]: v for k, v in dl_ids.items() if k in where}
-
-    def _insert(self, model: Any, rows: list[dict[str, Any]], *returning: Any) -> list[tuple[Any, ...]]:
-        """Bulk INSERT (:func:`duban.store.bulk.bulk_insert`); returns (id, *other returning fields) per row."""
-        ids = bulk_insert(self.s, model.__table__, rows, want_ids=True)
-        keys = [col.key for col in returning[1:]]
-        return [(new_id, *(row[k] for k in keys)) for new_id, row in zip(ids, rows)]
+    def _insert(self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[int]:
+        """Bulk INSERT (:func:`duban.store.bulk.insert_tuples`); the new ids in row order."""
+        return insert_tuples(self.s, model.__table__, columns, rows, want_ids=True)
 
     def _update(self, model: Any, rows: list[dict[str, Any]]) -> None:
         """Bulk UPDATE by primary key (an executemany)."""
         if rows:
             self.s.execute(update(model), rows)
 
-    def _assignments(self, requirement_id: int, req: Any, directory_id: str) -> list[dict[str, Any]]:
-        """One row per lead unit, then one ``co`` row per co-unit (配合单位) that is not also a lead.
-
-        ``via_group`` keeps the collective name a unit was written as. The
-        plan loader already drops co-units that lead; the check here keeps the
-        (requirement, unit) key unique whatever the caller passes.
-        """
-        directory = self.directories[directory_id]
-        inherited = "units" in req.inherited
-        rows = [{"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": req.role,
-                 "inherited": inherited, "via_group": via} for u, via in _expanded(directory, req.unit_names, req.units)]
-        leads = set(req.units)
-        rows.extend({"requirement_id": requirement_id, "unit_id": self.unit_ids[(directory_id, u)], "role": "co",
-                     "inherited": False, "via_group": via}
-                    for u, via in _expanded(directory, req.co_unit_names, req.co_units) if u not in leads)
-        return rows
-
     # ------------------------------------------------------------------ obligations
 
-    def _obligations(self, data: PlanData, deadline_ids: Mapping[tuple[int, int, int], int],
-                     trigger_ids: Mapping[str, int], change: PlanChange) -> None:
-        ctx = PlanContext(plan_year=data.plan_year, published=data.published)
-        events = self._events(trigger_ids)
-        wanted: dict[str, dict[str, Any]] = {}
-        requirement_ids = {(t, r): i for t, r, i in self.s.execute(
-            select(Task.no, Requirement.no, Requirement.id).join(Requirement, Requirement.task_id == Task.id)
-            .where(Task.plan_id == data.id)).tuples()}
-        for task, req in data.requirements():
-            for ordinal, entry in enumerate(req.deadlines, 1):
-                for part, leaf in enumerate(entry.spec.leaves()):
-                    for unit in req.units:
-                        okey = f"{data.id}/{task.no}/{req.no}/{unit}/{ordinal}/{part}"
-                        wanted[okey] = {
-                            "okey": okey, "plan_id": data.id, "requirement_id": requirement_ids[(task.no, req.no)],
-                            "deadline_id": deadline_ids[(task.no, req.no, ordinal)], "unit_id": self.unit_ids[(data.units_id, unit)],
-                            "part": part, "kind": leaf.kind, "spec": leaf.to_json(), "trigger_key": entry.trigger,
-                        }
-        existing = {row.okey: row for row in self.s.execute(
+    def _obligations(self, data: PlanData, ids: StructureIds, trigger_ids: Mapping[str, int], change: PlanChange,
+                     fresh: bool) -> None:
+        """Materialise the plan's obligations (one per requirement × lead unit × deadline part) and their dues."""
+        wanted = self.units.obligations(data, ids.requirements, ids.deadlines)
+        stored = {} if fresh else {row.okey: row for row in self.s.execute(
             select(Obligation.id, Obligation.okey, Obligation.spec, Obligation.state, Obligation.kind,
                    Obligation.trigger_key, Obligation.deadline_id, Obligation.requirement_id, Obligation.unit_id)
             .where(Obligation.plan_id == data.id)).all()}
-        new_rows = [v for k, v in wanted.items() if k not in existing]
-        ids: dict[str, int] = {k: row.id for k, row in existing.items()}
-        if new_rows:
-            for oid, okey in self._insert(Obligation, new_rows, Obligation.id, Obligation.okey):
-                ids[okey] = oid
-            change.obligations_added = len(new_rows)
-        updates = []
-        for okey, values in wanted.items():
-            row = existing.get(okey)
-            if row is None:
-                continue
-            fields = ("spec", "kind", "trigger_key", "deadline_id", "requirement_id", "unit_id")
-            diff = {f: values[f] for f in fields if getattr(row, f) != values[f]}
-            if row.state == "retired":
-                diff["state"] = "active"
-            if diff:
-                updates.append({"id": row.id, **diff})
-                change.changes.append({"obligation": okey, "changed": sorted(diff)})
-        for item in updates:
-            oid = item.pop("id")
-            self.s.execute(update(Obligation).where(Obligation.id == oid).values(**item))
-        change.obligations_updated = len(updates)
-        retired = [row for okey, row in existing.items() if okey not in wanted and row.state != "retired"]
-        if retired:
-            self.s.execute(update(Obligation).where(Obligation.id.in_([r.id for r in retired])).values(state="retired"))
-            self.s.execute(update(Occurrence).where(Occurrence.obligation_id.in_([r.id for r in retired]),
-                                                    Occurrence.state == "open").values(state="cancelled"))
-            change.obligations_retired = len(retired)
-            change.changes.extend({"obligation": r.okey, "retired": True} for r in retired)
+        new_rows = [values for okey, values in wanted.items() if okey not in stored]
+        new_ids = self._insert(Obligation, OBLIGATION_COLUMNS, new_rows)
+        oids: dict[str, int] = {okey: row.id for okey, row in stored.items()}
+        oids.update((values[0], oid) for values, oid in zip(new_rows, new_ids))
+        change.obligations_added = len(new_rows)
+        if stored:
+            self._update_obligations(wanted, stored, change)
+        events = {} if fresh else active_events(self.s, trigger_ids)
         stats = sync_occurrences(
-            self.s, [(ids[k], k, v["spec"], v["trigger_key"]) for k, v in wanted.items()], ctx=ctx,
-            calendar=self.calendar, events=events, default_offset=self.default_offset, checkins=self.checkins)
+            self.s, [(oids[okey], okey, values[SPEC_AT], values[TRIGGER_AT]) for okey, values in wanted.items()],
+            ctx=PlanContext(plan_year=data.plan_year, published=data.published), calendar=self.calendar,
+            events=events, default_offset=self.default_offset, checkins=self.checkins, plan_id=data.id,
+            new=new_ids)
         # An approved extension (延期) outlives a re-import that would move the due date back.
-        reapply_extensions(self.s, stats, plan_id=data.id)
+        if not fresh:
+            reapply_extensions(self.s, stats, plan_id=data.id)
         change.occurrences_added, change.occurrences_moved = stats.added, stats.moved
         change.occurrences_cancelled = stats.cancelled
         change.changes.extend(stats.changes)
 
-    def _events(self, trigger_ids: Mapping[str, int]) -> dict[str, list[EventOccurrence]]:
-        """Active events per trigger key (re-imports keep activated deadlines activated)."""
-        return active_events(self.s, trigger_ids)
+    def _update_obligations(self, wanted: Mapping[str, tuple[Any, ...]], stored: Mapping[str, Any],
+                            change: PlanChange) -> None:
+        """Update stored obligations whose fields changed (or that come back), retire those that left the plan."""
+        fields = ("spec", "kind", "trigger_key", "deadline_id", "requirement_id", "unit_id")
+        at = [OBLIGATION_COLUMNS.index(f) for f in fields]
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for okey, values in wanted.items():
+            row = stored.get(okey)
+            if row is None:
+                continue
+            diff = {f: values[i] for f, i in zip(fields, at) if getattr(row, f) != values[i]}
+            if row.state == "retired":
+                diff["state"] = "active"
+            if diff:
+                updates[tuple(sorted(diff))].append({"id": row.id, **diff})
+                change.changes.append({"obligation": okey, "changed": sorted(diff)})
+                change.obligations_updated += 1
+        for rows in updates.values():  # one executemany per set of changed columns
+            self._update(Obligation, rows)
+        retired = [row for okey, row in stored.items() if okey not in wanted and row.state != "retired"]
+        for chunk in chunked([r.id for r in retired], 5000):
+            self.s.execute(update(Obligation).where(Obligation.id.in_(chunk)).values(state="retired"))
+            self.s.execute(update(Occurrence).where(Occurrence.obligation_id.in_(chunk),
+                                                    Occurrence.state == "open").values(state="cancelled"))
+        change.obligations_retired = len(retired)
+        change.changes.extend({"obligation": r.okey, "retired": True} for r in retired)
 
 
-def _expanded(directory: UnitDirectory, written: Sequence[str],
-              units: Sequence[str]) -> list[tuple[str, str | None]]:
-    """``units`` (already expanded) each with the group name it came through, or None if named itself."""
-    via: dict[str, str | None] = {}
-    for name in written:
-        for unit in directory.lookup(name) or ():
-            via.setdefault(unit, name if directory.is_group(name) else None)
-    return [(unit, via.get(unit)) for unit in units]
+def _plan_meta(data: PlanData, digest: str) -> dict[str, Any]:
+    """The plan row's columns (besides its id)."""
+    return {"title": data.title, "issuer": data.issuer, "doc_number": data.doc_number, "published": data.published,
+            "plan_year": data.plan_year, "units_directory": data.units_id, "source": data.source,
+            "file_path": data.file, "content_hash": digest}
 
 
 def import_result(session: Session, result: LoadResult, **kwargs: Any) -> ImportReport:
