@@ -17,9 +17,17 @@ ROLE_CHOICE = click.Choice([r.value for r in ACCOUNT_ROLES])
 @click.command("serve")
 @click.option("--host", help="Address to listen on (default: web.host in the configuration, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: web.port, 8000).")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Worker processes sharing the port (default: web.workers; 0 there = one per CPU).")
+@click.option("--no-access-log", is_flag=True, help="Do not log every request (for load tests).")
 @handle_errors
-def serve_cmd(host: str | None, port: int | None) -> None:
-    """Serve the web dashboard (督办看板) with uvicorn until stopped (Ctrl-C).
+def serve_cmd(host: str | None, port: int | None, workers: int | None, no_access_log: bool) -> None:
+    """Serve the web dashboard (督办看板) with uvicorn until stopped (Ctrl-C, SIGTERM).
+
+    With several workers, uvicorn's supervisor runs that many processes on
+    one listening socket, replaces one that dies and stops them all on
+    Ctrl-C or SIGTERM; sessions are signed cookies, so any worker serves any
+    request.
 
     Only logged-in users see anything: create accounts first with
     `duban user add`. Sessions are signed with $DUBAN_WEB_SECRET, else with a
@@ -27,7 +35,7 @@ def serve_cmd(host: str | None, port: int | None) -> None:
     reverse proxy, and web.base_url starting with https://) when the
     dashboard leaves the machine: cookies are then marked Secure.
     """
-    from ..web.server import serve
+    from ..web.server import default_workers, serve
 
     a = app()
     listen = host or a.settings.web_host
@@ -39,9 +47,11 @@ def serve_cmd(host: str | None, port: int | None) -> None:
         click.echo(f"warning: listening on {listen} without https: passwords and session cookies cross the "
                    f"network in clear; put an https reverse proxy in front and set web.base_url to https://",
                    err=True)
-    click.echo(f"督办看板: http://{listen}:{a.settings.web_port if port is None else port}/ (Ctrl-C to stop)",
-               err=True)
-    serve(a.settings, host=listen, port=port, runtime=a)
+    configured = int(a.settings.values.get("web.workers") or 0)
+    count = workers or configured or default_workers()
+    click.echo(f"督办看板: http://{listen}:{a.settings.web_port if port is None else port}/ "
+               f"({count} worker process{'es' if count > 1 else ''}; Ctrl-C to stop)", err=True)
+    serve(a.settings, host=listen, port=port, runtime=a, workers=count, access_log=False if no_access_log else None)
 
 
 @click.group("user")

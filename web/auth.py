@@ -260,13 +260,19 @@ def list_users(session: Session) -> list[AccountRow]:
 
 def load_principal(session: Session, user_id: int, epoch: int) -> Principal | None:
     """The principal for a session cookie, or None when the account is gone, disabled or logged out."""
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.session_epoch != epoch:
+    # One round trip on every request: the account and its units together.
+    rows = session.execute(
+        select(User.id, User.name, User.role, User.display_name, User.active, User.session_epoch, Unit.id, Unit.name)
+        .outerjoin(UserUnit, UserUnit.user_id == User.id).outerjoin(Unit, Unit.id == UserUnit.unit_id)
+        .where(User.id == user_id).order_by(Unit.id)).all()
+    if not rows:
         return None
-    rows = session.execute(select(Unit.id, Unit.name).join(UserUnit, UserUnit.unit_id == Unit.id)
-                           .where(UserUnit.user_id == user.id).order_by(Unit.id)).all()
-    return Principal(id=user.id, name=user.name, role=Role(user.role), display_name=user.display_name,
-                     unit_ids=frozenset(r.id for r in rows), unit_names=tuple(r.name for r in rows))
+    uid, name, role, display_name, active, session_epoch = rows[0][:6]
+    if not active or session_epoch != epoch:
+        return None
+    units = [(r[6], r[7]) for r in rows if r[6] is not None]
+    return Principal(id=uid, name=name, role=Role(role), display_name=display_name,
+                     unit_ids=frozenset(u for u, _ in units), unit_names=tuple(n for _, n in units))
 
 
 # --------------------------------------------------------------------------- login and throttling

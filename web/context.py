@@ -26,11 +26,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
 from argon2 import PasswordHasher
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -44,6 +46,7 @@ from ..engine.services.permissions import RULES, PermissionDenied
 from ..errors import CalendarYearMissing, DubanError
 from ..store import audit
 from ..store.models import Obligation
+from .freshness import Scope, untouched
 from .auth import SESSION_LIFETIME, Principal, csrf_ok, csrf_token, decide, load_principal
 
 SESSION_COOKIE = "duban_session"
@@ -53,6 +56,8 @@ MAX_FORM_FIELDS = 32  # fields in one form: the largest dashboard form has 8
 MAX_FIELD = 4000  # characters in one form field (evidence, reasons): enough for a URL list, not a dump
 MAX_ID = 2**31 - 1  # the largest id either database stores (INTEGER); a larger one names nothing
 Handler = Callable[["Page"], Response]
+#: The page frame around a content block rendered by :meth:`Page.render_cached`.
+CACHED_CONTENT = "_cached_content.html"
 
 #: The dashboard's Content-Security-Policy; a report page adds the hashes of its own inline style.
 CSP = ("default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; form-action 'self'; "
@@ -81,6 +86,15 @@ class PageNotFound(DubanError, LookupError):
 # --------------------------------------------------------------------------- caches
 
 
+class _Flight:
+    """One computation in progress: the threads that asked for the same value wait on ``done``."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value: Any = None
+
+
 class AggregateCache:
     """A small LRU of computed aggregates, keyed by the audit chain's head.
 
@@ -88,30 +102,103 @@ class AggregateCache:
     service that appends to the audit chain in the same transaction, so the
     head's ``(seq, hash)`` changes exactly when a status could have changed; a
     key that includes it is never stale. Other processes (the CLI, the
-    scheduler) move the head too, since they share the database.
+    scheduler, the other dashboard workers) move the head too, since they
+    share the database. A page scoped to one plan or one unit is kept across
+    head moves that provably did not touch it (:meth:`get_scoped`,
+    :mod:`.freshness`).
+
+    Requests that ask for a value while it is being computed wait for it
+    instead of running the same aggregate side by side (under load many ask
+    at once, just after a completion moved the head); a waiter whose
+    computation failed computes for itself.
     """
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 64, scoped_size: int = 2048) -> None:
         self._size = size
+        self._scoped_size = scoped_size
         self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._scoped: OrderedDict[tuple[Any, ...], tuple[Any, tuple[int, str]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], _Flight] = {}
+
+    def _remember(self, table: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> None:
+        limit = self._scoped_size if table is self._scoped else self._size
+        with self._lock:
+            table[key] = value
+            table.move_to_end(key)
+            while len(table) > limit:
+                table.popitem(last=False)
+
+    def _once(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, run by one thread at a time per ``key``: the others wait and share its result."""
+        with self._lock:
+            flight = self._computing.get(key)
+            owner = flight is None
+            if flight is None:
+                flight = self._computing[key] = _Flight()
+        if not owner:
+            flight.done.wait()
+            return flight.value if flight.ok else compute()
+        try:
+            flight.value = compute()
+            flight.ok = True
+            return flight.value
+        finally:
+            with self._lock:
+                del self._computing[key]
+            flight.done.set()
 
     def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The value for ``key`` (which includes the head), computed once."""
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
-        value = compute()
+        value = self._once(key, compute)
+        self._remember(self._data, key, value)
+        return value
+
+    def get_scoped(self, key: tuple[Any, ...], head: tuple[int, str],
+                   untouched: Callable[[tuple[int, str]], bool], compute: Callable[[], Any]) -> Any:
+        """The value for ``key`` as of ``head``: the one computed at an earlier head if ``untouched(that head)``."""
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            entry = self._scoped.get(key)
+        if entry is not None:
+            value, since = entry
+            if since[0] >= head[0] or untouched(since):  # computed at this head or later, or nothing since matters
+                if since[0] < head[0]:
+                    self._remember(self._scoped, key, (value, head))
+                return value
+        value = self._once((*key, head), compute)
+        self._remember(self._scoped, key, (value, head))
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._scoped.clear()
+
+
+class Fragments:
+    """Rendered HTML blocks of cached views (:meth:`Page.render_cached`): a small thread-safe LRU."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
 
 
 @dataclass
@@ -126,6 +213,7 @@ class WebContext:
     today: Callable[[], dt.date]
     now: Callable[[], dt.datetime]
     cache: AggregateCache = field(default_factory=AggregateCache)
+    fragments: Fragments = field(default_factory=lambda: Fragments(256))
 
     def head_key(self, session: Session) -> tuple[int, str]:
         head = audit.head(session)
@@ -196,11 +284,54 @@ class Page:
 
     def link(self, path: str, **params: Any) -> str:
         """``path`` with query ``params`` and the page's explicit ``as_of`` (so demos stay in their year)."""
+        if not params and "#" not in path and "?" not in path:  # the common case: a plan page links every chip
+            return path + self._as_of_query
         path, hash_, fragment = path.partition("#")
         query = {k: v for k, v in params.items() if v not in (None, "")}
         if self.as_of_param and "as_of" not in query:
             query["as_of"] = self.as_of_param
         return path + ("?" + urlencode(query) if query else "") + hash_ + fragment
+
+    @cached_property
+    def _as_of_query(self) -> str:
+        return "?" + urlencode({"as_of": self.as_of_param}) if self.as_of_param else ""
+
+    def cached(self, name: str, *key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` for this as-of day, remembered in this process until the audit chain's head moves.
+
+        For read models that depend only on the store and the day (never on
+        the user): see :class:`AggregateCache` for why the head is the key.
+        """
+        return self.web.cache.get_or_compute((name, *key, self.as_of, self.web.head_key(self.db)), compute)
+
+    def cached_for(self, scope: Scope, name: str, *key: Any, compute: Callable[[], Any]) -> Any:
+        """Like :meth:`cached` for a page about one plan or one unit: kept while the head moves elsewhere."""
+        head = self.web.head_key(self.db)
+        return self.web.cache.get_scoped((name, scope, *key, self.as_of), head,
+                                         lambda since: untouched(self.db, scope, since, head), compute)
+
+    def render_cached(self, template: str, model: Any, /, *key: Any, **context: Any) -> HTMLResponse:
+        """:meth:`render` for a page whose ``model`` came from the caches: its content block is rendered once.
+
+        The block's HTML is remembered with the very ``model`` object (a new
+        one, computed after a change, renders anew) and ``key``, which must
+        hold every value of the user's the block uses (what they may do, their
+        units); the rest of the page (header, CSRF token, flash) is rendered
+        for each request. Large pages (a thousand units' rows) cost most in
+        the template, not in SQL.
+        """
+        fkey = (template, id(model), self.as_of_param, *key)
+        hit = self.web.fragments.get(fkey)
+        if hit is None or hit[0] is not model:
+            source = self.web.templates.get_template(template)
+            ctx = source.new_context({"request": self.request, "user": self.user, "page": self, "csrf": "",
+                                      "flash": None, "link": self.link, "can": self.can, **context})
+            top = source.root_render_func(ctx)
+            next(top, None)  # runs the template's top level (its macro imports) up to its first output
+            top.close()
+            hit = (model, Markup("".join(source.blocks["title"](ctx))), Markup("".join(source.blocks["content"](ctx))))
+            self.web.fragments.put(fkey, hit)
+        return self.render(CACHED_CONTENT, cached_title=hit[1], cached_content=hit[2])
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return render(self.web, self.request, template, status_code=status_code, user=self.user, page=self,

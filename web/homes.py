@@ -50,8 +50,9 @@ def home(page: Page) -> Response:
     if page.user.role == Role.CLERK.value:
         labels = readmodel.unit_labels(page.db, page.user.unit_ids)
         units = sorted(labels.items())
-        view = homes_model.clerk_home(page.db, units, as_of=page.as_of, calendar=page.web.runtime.calendar,
-                                      due_soon_within=page.web.runtime.due_soon_within)
+        view = page.cached("clerk_home", tuple(units), compute=lambda: homes_model.clerk_home(
+            page.db, units, as_of=page.as_of, calendar=page.web.runtime.calendar,
+            due_soon_within=page.web.runtime.due_soon_within))
         return page.render("home_clerk.html", view=view, supervising=page.can("event.record"))
     target = "/summary" if page.user.role == Role.VIEWER.value else "/bulletin"
     return RedirectResponse(page.link(target), status_code=303)

@@ -31,6 +31,7 @@ from . import readmodel
 from .homes import routes as home_routes
 from .inbox import routes as inbox_routes
 from .auth import CLIENT_LIMIT, PAIR_LIMIT, WINDOW, authenticate, csrf_ok, end_sessions, list_users
+from .freshness import Scope
 from .context import CSP, BadRequest, Page, PageNotFound, WebContext, bounded_int, read_form, render, route
 
 ALL = "all"
@@ -68,24 +69,25 @@ def overview(page: Page) -> Response:
         return readmodel.overview(page.db, as_of=page.as_of, calendar=page.web.runtime.calendar, plan_id=plan_id,
                                   due_soon_within=page.web.runtime.due_soon_within)
 
-    if plan_id is None:  # every plan: a full scan, cached until the audit head moves
-        ov = page.web.cache.get_or_compute(("overview", page.as_of, page.web.head_key(page.db)), compute)
-    else:
-        ov = compute()
-    return page.render("overview.html", ov=ov, scope=plan_id or ALL)
+    # the same for every user: cached until the audit head moves (in any process); one plan's overview
+    # is kept while the head moves for changes to other plans only
+    ov = page.cached("overview", compute=compute) if plan_id is None else \
+        page.cached_for(Scope(plan_id=plan_id), "overview", compute=compute)
+    return page.render_cached("overview.html", ov, page.can("report.download"), ov=ov, scope=plan_id or ALL)
 
 
 def plan_page(page: Page) -> Response:
     plan_id = page.request.path_params["plan_id"]
-    view = readmodel.plan_view(page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
-                               due_soon_within=page.web.runtime.due_soon_within)
+    view = page.cached_for(Scope(plan_id=plan_id), "plan", compute=lambda: readmodel.plan_view(
+        page.db, plan_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+        due_soon_within=page.web.runtime.due_soon_within))
     if view is None:
         raise PageNotFound(f"没有方案 {plan_id!r}")
-    return page.render("plan.html", view=view)
+    return page.render_cached("plan.html", view, page.can("report.download"), view=view)
 
 
 def units_index(page: Page) -> Response:
-    return page.render("units.html", units=readmodel.list_unit_rows(page.db))
+    return page.render("units.html", units=page.cached("units", compute=lambda: readmodel.list_unit_rows(page.db)))
 
 
 def unit_page(page: Page) -> Response:
@@ -93,19 +95,21 @@ def unit_page(page: Page) -> Response:
     plans = readmodel.list_plan_infos(page.db)
     wanted = page.param("plan")
     plan_id = wanted if wanted in {p.id for p in plans} else None
-    view = readmodel.unit_view(page.db, unit_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
-                               due_soon_within=page.web.runtime.due_soon_within,
-                               plan_id=plan_id)
+    view = page.cached_for(Scope(unit_id=unit_id), "unit", plan_id, compute=lambda: readmodel.unit_view(
+        page.db, unit_id, as_of=page.as_of, calendar=page.web.runtime.calendar,
+        due_soon_within=page.web.runtime.due_soon_within, plan_id=plan_id))
     if view is None:
         raise PageNotFound(f"没有单位 {unit_id!r}")
-    return page.render("unit.html", view=view, plans=plans, plan_id=plan_id,
-                       mine=unit_id in page.user.unit_ids)
+    mine = unit_id in page.user.unit_ids
+    return page.render_cached("unit.html", view, page.can("report.download"), mine, plan_id, view=view, plans=plans,
+                              plan_id=plan_id, mine=mine)
 
 
 def obligation_page(page: Page) -> Response:
     oid = _path_int(page, "obligation_id")
-    view = readmodel.obligation_view(page.db, oid, as_of=page.as_of, calendar=page.web.runtime.calendar,
-                                     due_soon_within=page.web.runtime.due_soon_within)
+    view = page.cached_for(Scope(obligation_id=oid), "obligation", compute=lambda: readmodel.obligation_view(
+        page.db, oid, as_of=page.as_of, calendar=page.web.runtime.calendar,
+        due_soon_within=page.web.runtime.due_soon_within))
     if view is None:
         raise PageNotFound(f"没有督办事项 {oid!r}")
     ob = page.db.get(Obligation, oid)

@@ -203,6 +203,8 @@ SCHEMA: tuple[Key, ...] = (
         description="the dashboard's listening address"),
     Key(path="web.port", kind="int", default=8000, minimum=1, maximum=65535, env="DUBAN_WEB_PORT",
         description="the dashboard's port"),
+    Key(path="web.workers", kind="int", default=0, minimum=0, maximum=64, env="DUBAN_WEB_WORKERS",
+        description="`duban serve` worker processes; 0 = one per CPU (`--workers` overrides)"),
     Key(path="web.base_url", kind="http-url", default="http://127.0.0.1:8000", env="DUBAN_WEB_BASE_URL",
         description="the dashboard's public address: the link in every email; `https://` marks cookies Secure"),
 )
