@@ -9,7 +9,7 @@ the rest fall due months later. Measured:
 
 * ``busy``: the tick on that day (candidate query, facts, durable-rules,
   digests rendered, stage records and outbox rows written in one transaction);
-* ``quiet``: a tick on a day when nothing is at a stage;
+* ``quiet``: a tick on a day when nothing is at a stage (after one warm-up tick);
 * ``baseline``: the naive tick — load every due instance, build a fact for
   each and post all of them through durable-rules — on the same store.
 
@@ -17,6 +17,9 @@ the rest fall due months later. Measured:
 writes the outbox) with the naive baseline (which does neither);
 ``decision_ratio`` compares like with like: the tick's select + decide phases.
 ``rss_mb`` is the peak after the generation and both ticks, before the baseline.
+``cpu_seconds`` is the busy tick's own CPU time (this process; PostgreSQL's
+work is the server's) and ``load_average`` the 1-minute load before and after
+it: on a shared machine the wall time alone says little.
 
 Ends with one JSON line: {"bench", "n", "seconds", "baseline_seconds", "ratio", "rss_mb", ...}.
 """
@@ -167,13 +170,16 @@ def main() -> None:
         quiet_day = DAY - dt.timedelta(days=140)
         while not CAL.is_workday(quiet_day):
             quiet_day += dt.timedelta(days=1)
+        ticker.tick(quiet_day, dry_run=True)  # warm-up: the process's first tick compiles its statements
         t0 = time.perf_counter()
         quiet = ticker.tick(quiet_day)
         quiet_s = time.perf_counter() - t0
         log(f"quiet tick {quiet_day}: {quiet.candidates} candidates, {quiet_s:.2f} s")
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         busy = ticker.tick(DAY)
-        busy_s = time.perf_counter() - t0
+        busy_s, busy_cpu = time.perf_counter() - t0, time.process_time() - c0
+        load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         log(f"busy tick {DAY}: {busy.candidates:,} candidates, {busy.sent:,} sent, {busy.digests:,} digests, "
             f"{busy_s:.2f} s")
         tick_rss = rss_mb()
@@ -187,6 +193,7 @@ def main() -> None:
             "ratio": None if args.no_baseline else round(base_s / busy_s, 2), "rss_mb": round(tick_rss, 1),
             "rss_mb_with_baseline": round(rss_mb(), 1),
             "phases": {k: round(v, 3) for k, v in busy.timings.items()},
+            "cpu_seconds": round(busy_cpu, 3), "load_average": load,
             "decision_ratio": None if args.no_baseline else round(
                 base_s / (busy.timings["facts"] + busy.timings["decisions"]), 2),
             "quiet_seconds": round(quiet_s, 3), "candidates": busy.candidates, "sent": busy.sent,

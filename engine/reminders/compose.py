@@ -124,24 +124,38 @@ def lines(facts_and_stages: Iterable[tuple[Fact, str, str]], policy: ReminderPol
 
     ``facts_and_stages`` holds (fact, stage, stage label); a card takes the
     stage of its most urgent part (the lowest working days to due), so the
-    same requirement never appears twice in a section.
+    same requirement never appears twice in a section. A card of one part
+    (the usual case) is built without the folding.
     """
-    groups: dict[tuple[int, int], list[tuple[Fact, str, str]]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[tuple[Fact, str, str]]] = {}
     for entry in facts_and_stages:
-        groups[entry[0].line_key].append(entry)
+        key = (entry[0].requirement_id, entry[0].unit_id)
+        members = groups.get(key)
+        if members is None:
+            groups[key] = [entry]
+        else:
+            members.append(entry)
+    colour = policy.colour
     out = []
     for members in groups.values():
-        members.sort(key=lambda e: (e[0].wd, e[0].due, e[0].occurrence_key))
-        head, stage, label = members[0]
-        parts = tuple(dict.fromkeys(_part_text(f) for f, _s, _l in sorted(members, key=lambda e: e[0].due)))
-        all_checkins = all(f.checkin for f, _s, _l in members)
+        if len(members) == 1:
+            head, stage, label = members[0]
+            parts: tuple[str, ...] = (_part_text(head),)
+            all_checkins = head.checkin
+            obligation_ids: tuple[int, ...] = (head.obligation_id,)
+        else:
+            members.sort(key=lambda e: (e[0].wd, e[0].due, e[0].occurrence_key))
+            head, stage, label = members[0]
+            parts = tuple(dict.fromkeys(_part_text(f) for f, _s, _l in sorted(members, key=lambda e: e[0].due)))
+            all_checkins = all(f.checkin for f, _s, _l in members)
+            obligation_ids = tuple(sorted({f.obligation_id for f, _s, _l in members}))
         out.append(DigestItem(
             obligation_id=head.obligation_id, occurrence_key=head.occurrence_key, plan_title=head.plan_title,
             task_no=head.task_no, task_title=head.task_title, requirement_no=head.requirement_no,
             requirement_text=head.requirement_text, unit=head.unit, deadline_phrase=head.phrase, due=head.due,
-            working_days_left=head.wd, colour=policy.colour(head.wd), stage=stage, stage_label=label,
+            working_days_left=head.wd, colour=colour(head.wd), stage=stage, stage_label=label,
             parts=parts, checkin=all_checkins, link=f"{link}/obligations/{head.obligation_id}",
-            obligation_ids=tuple(sorted({f.obligation_id for f, _s, _l in members}))))
+            obligation_ids=obligation_ids))
     out.sort(key=lambda i: (i.checkin, i.working_days_left, i.due, i.task_no, i.requirement_no, i.unit))
     return out
 
@@ -205,13 +219,19 @@ def compose(box: Mailbox, *, key: str, as_of: dt.date, policy: ReminderPolicy, d
     for kind, role in kinds:
         today = box.sent.get((kind, role), [])
         fresh = lines(((s.fact, s.stage, s.label) for s in today), policy, dashboard_url)
-        seen = {(i.obligation_id, i.unit) for i in fresh}
-        today_lines = {s.fact.line_key for s in today}
-        rest = lines(((f, "weekly", _weekly_label(f)) for f in box.state.get((kind, role), [])
-                      if f.line_key not in today_lines), policy, dashboard_url)
-        items = [i for i in fresh + [i for i in rest if (i.obligation_id, i.unit) not in seen]
-                 if _card_key(i) not in listed]
-        listed.update(_card_key(i) for i in items)
+        state = box.state.get((kind, role))
+        if state:
+            seen = {(i.obligation_id, i.unit) for i in fresh}
+            today_lines = {s.fact.line_key for s in today}
+            rest = lines(((f, "weekly", _weekly_label(f)) for f in state if f.line_key not in today_lines),
+                         policy, dashboard_url)
+            fresh += [i for i in rest if (i.obligation_id, i.unit) not in seen]
+        items = []
+        for i in fresh:
+            card = (i.plan_title, i.task_no, i.requirement_no, i.unit)  # :func:`_card_key`
+            if card not in listed:
+                items.append(i)
+        listed.update((i.plan_title, i.task_no, i.requirement_no, i.unit) for i in items)
         summary = box.summary.get((kind, role), ())
         if not items and not summary and kind != "bulletin":
             continue

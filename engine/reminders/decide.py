@@ -197,6 +197,28 @@ def decide(policy: ReminderPolicy, candidates: Sequence[Candidate],
 
 def evaluate_and_decide(policy: ReminderPolicy, candidates: Sequence[Candidate],
                         evaluator: Evaluator) -> tuple[Verdict, ...]:
-    """The tick's one call: match with ``evaluator``, then :func:`decide`."""
+    """Match with ``evaluator``, then :func:`decide`: one verdict per candidate."""
     require_unique_ids(candidates)
     return decide(policy, candidates, evaluator(policy, candidates))
+
+
+#: What a verdict depends on, and all it depends on: (wd_to_due, recorded, repeats_recorded).
+FactKey: TypeAlias = tuple[int, frozenset[str], int]
+
+
+def decide_distinct(policy: ReminderPolicy, keys: Iterable[FactKey],
+                    evaluator: Evaluator) -> dict[FactKey, Verdict]:
+    """The tick's one call: a verdict per *distinct* fact tuple, not per occurrence.
+
+    A candidate's met and exact stages, and so its decisions and colour, are a
+    function of its :data:`FactKey` alone (see the semantics above), so
+    50,000 occurrences at a handful of stages need a handful of evaluations.
+    The evaluator sees one candidate per distinct tuple (ids ``fact:0``,
+    ``fact:1``, …); the caller gives each occurrence its tuple's decisions
+    under its own id. Malformed values raise :class:`CandidateError` as
+    before, naming the tuple's stand-in id and its values.
+    """
+    distinct = list(dict.fromkeys(keys))
+    candidates = [Candidate(id=f"fact:{i}", wd_to_due=wd, recorded=recorded, repeats_recorded=repeats)
+                  for i, (wd, recorded, repeats) in enumerate(distinct)]
+    return dict(zip(distinct, evaluate_and_decide(policy, candidates, evaluator)))

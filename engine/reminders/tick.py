@@ -35,14 +35,14 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ...notifiers.abc import HeaderValueError
 from ...notifiers.chart import ranking_chart
-from ...notifiers.model import Digest, DigestItem, RankRow, SectionKind
+from ...notifiers.model import Digest, DigestItem, RankRow, SectionKind, UnitSummary
 from ...notifiers.render import DigestRenderer, DigestTemplateError, check_address, render_digest
 from ...store import audit
 from ...zh import cn_date
@@ -56,14 +56,16 @@ from ...store.models import (
     Official,
     Plan,
     Requirement,
-    StageRecord,
     Task,
     TickRun,
     Unit,
 )
 from ..deadlines.calendar import WorkingCalendar
+from .collector import collector_paused
 from .compose import Fact, Mailbox, Sent, compose, ranked, unit_summaries
-from .decide import Candidate, Decision, Evaluator, evaluate_and_decide
+from .decide import Evaluator, FactKey, decide_distinct
+from .facts import load_facts, load_recorded
+from .records import insert_stage_records
 from .policy import ReminderPolicy
 
 #: The supervising office's ranking for a directory as of a day, best first
@@ -165,6 +167,14 @@ class TickResult:
         }
 
 
+class Planned(NamedTuple):
+    """A decision of the tick, without its occurrence: shared by every occurrence with the same facts."""
+
+    stage: str
+    action: str  # "send" | "skip"
+    repeat: int | None
+
+
 @dataclass(kw_only=True)
 class _Day:
     """The working state of one tick, passed from step to step."""
@@ -173,10 +183,11 @@ class _Day:
     result: TickResult
     rerun: bool
     facts: dict[int, Fact] = field(default_factory=dict)
-    recorded: dict[int, tuple[set[str], int]] = field(default_factory=dict)
-    decisions: list[Decision] = field(default_factory=list)
+    recorded: dict[int, tuple[frozenset[str], int]] = field(default_factory=dict)
+    #: (occurrence id, decision) in occurrence order, then policy order.
+    decisions: list[tuple[int, Planned]] = field(default_factory=list)
     boxes: dict[str, Mailbox] = field(default_factory=dict)
-    record_key: dict[int, str] = field(default_factory=dict)  # id(decision) → address it went to
+    record_key: dict[int, str] = field(default_factory=dict)  # index in ``decisions`` → address it went to
     digests: list[Digest] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)  # address → outbox key
     #: (role, unit id | directory) → officials of that slot who cannot be written to.
@@ -206,7 +217,6 @@ class Ticker:
         message_id_domain: str,
         dashboard_url: str,
         working_days_only: bool = True,
-        batch_size: int = 50_000,
         renderer: DigestRenderer | None = None,
         scores: ScoresFn | None = None,
         co_units: CoUnitsFn | None = None,
@@ -220,7 +230,6 @@ class Ticker:
         self.message_id_domain = message_id_domain
         self.dashboard_url = dashboard_url.rstrip("/")
         self.working_days_only = working_days_only
-        self.batch_size = batch_size
         self.renderer = renderer
         self.scores = scores
         self.co_units = co_units
@@ -239,7 +248,8 @@ class Ticker:
             # No mail on rest days: the next working day's tick catches up.
             result.rest_day = True
             return result
-        with self.sessions() as session:  # one transaction: committed at the end, or nothing
+        # One transaction: committed at the end, or nothing.
+        with collector_paused(), self.sessions() as session:
             rerun = session.execute(select(TickRun.id).where(TickRun.as_of == as_of, TickRun.status == "done")
                                     .limit(1)).first() is not None
             day = _Day(as_of=as_of, result=result, rerun=rerun)
@@ -267,107 +277,105 @@ class Ticker:
     def _facts(self, session: Session, day: _Day) -> None:
         """Every open occurrence of a live obligation due up to the horizon, with its display data."""
         horizon = self.calendar.add_workdays(day.as_of, self.max_lead)
-        stmt = (
-            select(Occurrence.id, Occurrence.key, Occurrence.label, Occurrence.due, Occurrence.checkin,
-                   Obligation.id, Obligation.requirement_id, Unit.id, Unit.name, Plan.units_directory, Plan.title,
-                   Task.no, Task.title, Requirement.no, Requirement.text, DeadlineEntry.phrase)
-            .join(Obligation, Obligation.id == Occurrence.obligation_id)
-            .join(Unit, Unit.id == Obligation.unit_id)
-            .join(Requirement, Requirement.id == Obligation.requirement_id)
-            .join(Task, Task.id == Requirement.task_id)
-            .join(Plan, Plan.id == Task.plan_id)
-            .join(DeadlineEntry, DeadlineEntry.id == Obligation.deadline_id)
-            .where(Occurrence.state == "open", Occurrence.due <= horizon, Obligation.state == "active")
-            .order_by(Occurrence.id)
-        )
-        between = self.calendar.workdays_between
-        wd_cache: dict[dt.date, int] = {}
-        for row in session.execute(stmt):
-            due = row[3]
-            wd = wd_cache.get(due)
-            if wd is None:
-                wd = wd_cache[due] = between(day.as_of, due)
-            day.facts[row[0]] = Fact(
-                occurrence_id=row[0], occurrence_key=row[1], label=row[2], due=due, checkin=bool(row[4]), wd=wd,
-                obligation_id=row[5], requirement_id=row[6], unit_id=row[7], unit=row[8], directory=row[9],
-                plan_title=row[10], task_no=row[11], task_title=row[12], requirement_no=row[13],
-                requirement_text=row[14], phrase=row[15])
+        day.facts = load_facts(session, self.calendar, day.as_of, horizon)
         day.result.candidates = len(day.facts)
-        day.recorded = self._recorded(session, list(day.facts))
-
-    def _recorded(self, session: Session, occurrence_ids: Sequence[int]) -> dict[int, tuple[set[str], int]]:
-        """Stages already recorded per candidate occurrence, and the highest repeat index (grouped in SQL)."""
-        out: dict[int, tuple[set[str], int]] = {}
-        for chunk in chunked(list(occurrence_ids), 5000):
-            stmt = (select(StageRecord.occurrence_id, StageRecord.stage, func.max(StageRecord.repeat))
-                    .where(StageRecord.occurrence_id.in_(chunk))
-                    .group_by(StageRecord.occurrence_id, StageRecord.stage))
-            for oid, stage, repeat in session.execute(stmt):
-                stages, top = out.get(oid, (set(), 0))
-                stages.add(stage)
-                out[oid] = (stages, max(top, repeat or 0))
-        return out
+        day.recorded = load_recorded(session, list(day.facts))
 
     # ------------------------------------------------------------------ 2. decisions
 
     def _decisions(self, day: _Day) -> None:
-        """The rules decide per occurrence; a check-in keeps only the policy's check-in stages."""
+        """The rules decide per distinct fact tuple; a check-in keeps only the policy's check-in stages.
+
+        Decisions depend only on (working days to due, stages recorded,
+        repeats recorded), so the ruleset is evaluated once per distinct tuple
+        (:func:`~.decide.decide_distinct`) and each occurrence takes its
+        tuple's decisions, in occurrence order then policy order.
+        """
         facts = day.facts
         recorded = day.recorded
-        keep = set(self.policy.checkin_stages)
-        ids = list(facts)
-        for start in range(0, len(ids), self.batch_size):
-            batch = ids[start:start + self.batch_size]
-            candidates = [Candidate(id=f"occ:{oid}", wd_to_due=facts[oid].wd,
-                                    recorded=frozenset(recorded.get(oid, (set(), 0))[0]),
-                                    repeats_recorded=recorded.get(oid, (set(), 0))[1]) for oid in batch]
-            for verdict in evaluate_and_decide(self.policy, candidates, self.evaluate):
-                for d in verdict.decisions:
-                    oid = int(d.candidate_id.split(":", 1)[1])
-                    if d.action == "send" and facts[oid].checkin and d.stage not in keep:
-                        d = Decision(candidate_id=d.candidate_id, stage=d.stage, action="skip", repeat=d.repeat)
-                    day.decisions.append(d)
-                    if d.action == "send":
-                        day.result.sent += 1
-                        day.result.by_stage[d.stage] += 1
-                        day.result.by_unit[facts[oid].unit] += 1
-                    else:
-                        day.result.skipped += 1
-                        day.result.skipped_by_stage[d.stage] += 1
+        none: tuple[frozenset[str], int] = (frozenset(), 0)
+        keys: dict[int, FactKey] = {}
+        for oid, fact in facts.items():
+            stages, repeats = recorded.get(oid, none)
+            keys[oid] = (fact.wd, stages, repeats)
+        verdicts = decide_distinct(self.policy, keys.values(), self.evaluate)
+        keep = set(self.policy.checkin_stages or ())
+        # Per tuple and check-in or not: the decisions each such occurrence gets (shared, immutable).
+        plans: dict[tuple[FactKey, bool], tuple[Planned, ...]] = {}
+        sent: Counter[tuple[str, str]] = Counter()  # (stage, unit) → sent
+        skipped: Counter[str] = Counter()
+        decisions = day.decisions
+        for oid, key in keys.items():
+            fact = facts[oid]
+            plan = plans.get((key, fact.checkin))
+            if plan is None:
+                plan = plans[(key, fact.checkin)] = tuple(
+                    Planned(d.stage, "skip" if d.action == "send" and fact.checkin and d.stage not in keep
+                            else d.action, d.repeat) for d in verdicts[key].decisions)
+            for planned in plan:
+                decisions.append((oid, planned))
+                if planned.action == "send":
+                    sent[(planned.stage, fact.unit)] += 1
+                else:
+                    skipped[planned.stage] += 1
+        result = day.result
+        for (stage, unit), n in sent.items():
+            result.sent += n
+            result.by_stage[stage] += n
+            result.by_unit[unit] += n
+        result.skipped = sum(skipped.values())
+        result.skipped_by_stage.update(skipped)
 
     # ------------------------------------------------------------------ 3. routing
 
     def _routing(self, session: Session, day: _Day) -> None:
         """Sent stages to mailboxes by address; on the weekly day, what is still open too."""
         facts = day.facts
-        sent_reqs = [facts[int(d.candidate_id.split(":", 1)[1])].requirement_id for d in day.decisions
-                     if d.action == "send"]
+        sent_reqs = list(dict.fromkeys(facts[oid].requirement_id for oid, d in day.decisions if d.action == "send"))
         co = dict(self.co_units(session, sent_reqs)) if self.co_units is not None and sent_reqs else {}
         unit_ids = {f.unit_id for f in facts.values()} | {uid for units in co.values() for uid, _name in units}
         people = self._people(session, day, unit_ids, {f.directory for f in facts.values()})
-        for d in day.decisions:
+        # (stage, role, unit id, unit, directory) → the section lists and addresses a sent stage goes to:
+        # computed once (finding the people and opening their mailboxes is the same every time).
+        targets: dict[tuple[str, str, int, str, str], list[tuple[list[Sent], str]]] = {}
+        labels: dict[tuple[str, bool], str] = {}
+        for index, (oid, d) in enumerate(day.decisions):
             if d.action != "send":
                 continue
-            fact = facts[int(d.candidate_id.split(":", 1)[1])]
-            label = _CHECKIN_LABELS.get(d.stage, self.stages[d.stage].label) if fact.checkin \
-                else self.stages[d.stage].label
+            fact = facts[oid]
+            label = labels.get((d.stage, fact.checkin))
+            if label is None:
+                label = labels[(d.stage, fact.checkin)] = _CHECKIN_LABELS.get(
+                    d.stage, self.stages[d.stage].label) if fact.checkin else self.stages[d.stage].label
             sent = Sent(fact=fact, stage=d.stage, label=label)
             delivered = False
             for role in self.stages[d.stage].to:
-                kind: SectionKind = "changes" if role == "clerk" else "escalation"
-                for person in self._reach(day, people, _who(role, fact), fact.directory):
-                    box = self._box(day, person, role, fact.unit, fact.directory)
-                    box.sent[(kind, role)].append(sent)  # type: ignore[index]
-                    day.record_key.setdefault(id(d), person.email)
+                key = (d.stage, role, fact.unit_id, fact.unit, fact.directory)
+                reached = targets.get(key)
+                if reached is None:
+                    reached = targets[key] = self._targets(day, people, role, fact)
+                for section, email in reached:
+                    section.append(sent)
+                    day.record_key.setdefault(index, email)
                     delivered = True
             if not delivered:
-                self._undeliverable(day, people, sent, d)
+                self._undeliverable(day, people, sent, d, index)
             if "clerk" in self.stages[d.stage].to:
                 self._copy_co_units(day, people, sent, co.get(fact.requirement_id, ()))
         if not day.rerun:
             self._state_sections(session, day, people)
             self._notes(session, day, people)
         self._problem_notes(day, people)
+
+    def _targets(self, day: _Day, people: dict[tuple[str, Any], list[Person]], role: str,
+                 fact: Fact) -> list[tuple[list[Sent], str]]:
+        """The section lists (and addresses) of the mailboxes ``role`` reaches for ``fact``, opening them."""
+        kind: SectionKind = "changes" if role == "clerk" else "escalation"
+        out = []
+        for person in self._reach(day, people, _who(role, fact), fact.directory):
+            box = self._box(day, person, role, fact.unit, fact.directory)
+            out.append((box.sent[(kind, role)], person.email))  # type: ignore[index]
+        return out
 
     def _copy_co_units(self, day: _Day, people: dict[tuple[str, Any], list[Person]], sent: Sent,
                        co_units: Sequence[tuple[int, str]]) -> None:
@@ -413,7 +421,7 @@ class Ticker:
                 box.flags.add("recipient_problem")
 
     def _undeliverable(self, day: _Day, people: dict[tuple[str, Any], list[Person]], sent: Sent,
-                       d: Decision) -> None:
+                       d: Planned, index: int) -> None:
         """Never skipped silently: the supervising office gets the item and the reason."""
         fact = sent.fact
         day.result.undeliverable[fact.unit] += 1
@@ -423,7 +431,7 @@ class Ticker:
             box.sent[("changes", "supervisor")].append(sent)
             box.notes.append(f"单位「{fact.unit}」没有有效的{_ROLE_ZH.get(role, '联系人')}邮箱，"
                              f"第{fact.task_no}项第{fact.requirement_no}条的提醒改送督查室。")
-            day.record_key.setdefault(id(d), sup.email)
+            day.record_key.setdefault(index, sup.email)
 
     def _state_sections(self, session: Session, day: _Day, people: dict[tuple[str, Any], list[Person]]) -> None:
         """Summaries for today's escalations and, on the weekly day, the weekly repeat and the 督办通报."""
@@ -454,10 +462,14 @@ class Ticker:
                     box = self._box(day, person, "clerk", unit, directory)
                     box.state[("weekly", "clerk")].extend(by_unit[unit_id])
                     box.links[("weekly", "clerk")] = f"{self.dashboard_url}/home?as_of={day.as_of}"
+        every_unit: tuple[UnitSummary, ...] | None = None  # every unit's row, worst first: computed once
         for box in day.boxes.values():
             for kind in ("escalation", "weekly"):
                 if (kind, "leader") in box.state or (kind, "leader") in box.sent:
-                    box.summary[(kind, "leader")] = unit_summaries(open_facts, yellow_within=yw, units=box.units)
+                    if every_unit is None:
+                        every_unit = unit_summaries(open_facts, yellow_within=yw)
+                    # = unit_summaries(open_facts, yellow_within=yw, units=box.units): rows are per unit
+                    box.summary[(kind, "leader")] = tuple(r for r in every_unit if r.unit in box.units)
         for directory in {d for _u, d in units.values()}:
             self._supervisor_sections(session, day, people, directory, by_dir.get(directory, []), weekly)
 
@@ -471,6 +483,7 @@ class Ticker:
             if ranking:
                 iso = day.as_of.isocalendar()
                 chart = ranking_chart(ranking, title=f"督办通报（{iso.year}年第{iso.week}周）按时完成率")
+        summary: tuple[UnitSummary, ...] | None = None
         for person in people.get(("supervisor", directory), []):
             escalating = ("escalation", "supervisor") in day.boxes.get(person.email, Mailbox(email="", name="")).sent
             if not escalating and not (weekly and (late or ranking)):
@@ -478,7 +491,9 @@ class Ticker:
             box = self._box(day, person, "supervisor", None, directory)
             kind: SectionKind = "escalation" if escalating else "weekly"
             box.state[(kind, "supervisor")].extend(f for f in late if not f.checkin)
-            box.summary[(kind, "supervisor")] = unit_summaries(scope, yellow_within=self.policy.yellow_within)
+            if summary is None:
+                summary = unit_summaries(scope, yellow_within=self.policy.yellow_within)
+            box.summary[(kind, "supervisor")] = summary
             box.links[(kind, "supervisor")] = f"{self.dashboard_url}/bulletin?as_of={day.as_of}"
             if ranking:
                 box.ranking, box.chart = ranking, chart
@@ -621,9 +636,9 @@ class Ticker:
         moved = [s for sents in box.sent.values() for s in sents if s.fact.directory == directory]
         target.sent[("changes", "supervisor")].extend(moved)
         keys = {s.fact.occurrence_id for s in moved}
-        for d in day.decisions:
-            if day.record_key.get(id(d)) == box.email and int(d.candidate_id.split(":", 1)[1]) in keys:
-                day.record_key[id(d)] = sup.email
+        for index, (oid, _d) in enumerate(day.decisions):
+            if day.record_key.get(index) == box.email and oid in keys:
+                day.record_key[index] = sup.email
 
     @staticmethod
     def _unrender(day: _Day, digest: Digest) -> None:
@@ -670,13 +685,12 @@ class Ticker:
     def _writes(self, session: Session, day: _Day) -> None:
         keys = {d.recipient_email: d.key for d in day.digests}
         now = audit.utcnow()
-        records = [{"occurrence_id": int(d.candidate_id.split(":", 1)[1]), "stage": d.stage,
-                    "repeat": d.repeat or 0, "action": d.action, "tick_date": day.as_of,
-                    "notification_key": keys.get(day.record_key.get(id(d), "")), "recorded_at": now}
-                   for d in day.decisions]
+        to = day.record_key
+        records = [(oid, d.stage, d.repeat or 0, d.action, keys.get(to.get(index, "")))
+                   for index, (oid, d) in enumerate(day.decisions)]
         for row in day.rows:
             row["created_at"] = now
-        bulk_insert(session, StageRecord.__table__, records)
+        insert_stage_records(session, records, tick_date=day.as_of, recorded_at=now)
         bulk_insert(session, Notification.__table__, day.rows)
         bulk_insert(session, NotificationAttachment.__table__, day.files)
         result = day.result
