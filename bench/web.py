@@ -44,10 +44,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from duban.engine.runtime.settings import load_settings
 from duban.engine.services.queries import list_obligations
 from duban.engine.runtime.build import build_runtime
+from duban.store import summary
 from duban.store.db import make_engine, upgrade
 from duban.web.auth import add_user
 from duban.web.server import start_in_thread
@@ -143,6 +145,9 @@ def build_store(path: Path, n: int) -> str:
     cur.execute("ANALYZE")
     raw.commit()
     raw.close()
+    # The rows above bypass the write paths, so the maintained overview summary is built once here.
+    with Session(engine) as session, session.begin():
+        summary.rebuild(session)
     engine.dispose()
     return url
 

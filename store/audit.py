@@ -150,7 +150,7 @@ def _check_lengths(**fields: str) -> None:
             raise AuditError(f"audit {name} is {len(value)} characters long; at most {LIMITS[name]}")
 
 
-def _lock_head(session: Session) -> None:
+def lock_writers(session: Session) -> None:
     """Serialise appends: concurrent writers must not fork the chain.
 
     PostgreSQL takes a transaction-scoped advisory lock (released at commit or
@@ -198,7 +198,7 @@ def append(
     _check_lengths(actor=actor, action=action, object_type=object_type, object_id=oid)
     key = audit_key()
     session.flush()
-    _lock_head(session)
+    lock_writers(session)
     head = session.execute(
         select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
     ).first()

@@ -35,7 +35,7 @@ A refresh recomputes whole groups from the obligations and their instances
 store whose summary went wrong (manual SQL, a bulk load that bypassed the
 services) is repaired by :func:`rebuild`; :func:`verify` compares the two
 (``duban db summary``). Concurrent writers: a refresh takes the writers' lock
-of the audit chain (``_lock_head`` in :mod:`duban.store.audit`), which every
+of the audit chain (``lock_writers`` in :mod:`duban.store.audit`), which every
 audited change holds until it commits anyway, so two refreshes of one group
 never interleave and no new lock order (no deadlock) is introduced; on
 PostgreSQL (READ COMMITTED) the statements after the lock see what the
@@ -54,7 +54,7 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, case, delete, func
 from sqlalchemy.orm import Session, aliased
 
 # The audit chain's writers' lock: every audited change holds it until commit (see the module docstring).
-from .audit import _lock_head as lock_writers
+from .audit import lock_writers
 from .models import Obligation, ObligationSummary, Occurrence, Requirement
 
 SUMMARY = ObligationSummary.__table__

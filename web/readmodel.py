@@ -271,16 +271,16 @@ def overdue_items(session: Session, *, as_of: dt.date, calendar: WorkingCalendar
     read (store- or plan-wide, only up to the summary's cutoff: :func:`_first_overdue`).
     The earliest of an obligation's overdue instances is its next due.
     """
-    if unit_id is None:
-        firsts: Sequence[tuple[int, dt.date]] = _first_overdue(session, as_of=as_of, limit=limit, plan_id=plan_id)
-    else:  # a unit's obligations are few: found through ix_obligations_unit_id
+    if unit_id is None and plan_id is None:
+        firsts: Sequence[tuple[int, dt.date]] = _first_overdue(session, as_of=as_of, limit=limit, plan_id=None)
+    else:  # one plan's or one unit's obligations are few: found through their index
         occ_min = func.min(Occurrence.due).label("due")
+        scope = [Obligation.unit_id == unit_id] if unit_id is not None else []
+        scope += [Obligation.plan_id == plan_id] if plan_id is not None else []
         stmt = (select(Obligation.id, occ_min).join(Occurrence, Occurrence.obligation_id == Obligation.id)
                 .where(Occurrence.state == "open", Occurrence.due < as_of, Occurrence.checkin.is_(False),
-                       Obligation.state == "active", Obligation.unit_id == unit_id)
+                       Obligation.state == "active", *scope)
                 .group_by(Obligation.id).order_by(occ_min, Obligation.id).limit(limit))
-        if plan_id is not None:
-            stmt = stmt.where(Obligation.plan_id == plan_id)
         firsts = [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
     if not firsts:
         return []
