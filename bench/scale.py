@@ -15,7 +15,8 @@ cached between sizes. Each prints one JSON line
   measured on a 1,000-obligation sample in the same store and scaled to N.
 * ``tick``: the busy tick of ``bench/tick.py`` (5 % of N at a reminder stage
   on the day) and the quiet tick (``quiet_seconds``, a day with nothing at a
-  stage). Baseline: the naive tick (every open due instance through
+  stage, after one warm-up tick); ``cpu_seconds`` is the busy tick's own CPU
+  time and ``load_average`` the 1-minute load before and after it. Baseline: the naive tick (every open due instance through
   durable-rules), run in full.
 * ``trigger``: one provincial document activates N/2 waiting obligations
   (``bench/trigger.py``'s store: N/2 waiting + N/2 fixed). Baseline: the
@@ -23,8 +24,12 @@ cached between sizes. Each prints one JSON line
   scaled to N/2.
 * ``overview``: the dashboard's "all plans" overview (``web.readmodel.overview``)
   on the tick store; ``seconds`` is the median, ``p95_seconds`` the 95th
-  percentile of ``--runs`` × 4 calls. Baseline: the naive overview, every
-  obligation's due instances loaded and counted in Python.
+  percentile of ``--runs`` × 4 calls after one (``first_call_seconds``, which
+  also compiles the statements); ``plan_*`` one plan's overview and
+  ``unit_*`` a unit's page, the same way. The store is generated with raw
+  inserts, so its ``obligation_summary`` is rebuilt first (``rebuild_seconds``).
+  Baseline: the naive overview, every obligation's due instances loaded and
+  counted in Python.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import datetime as dt
 import importlib
 import json
 import math
+import os
 import platform
 import random
 import statistics
@@ -64,9 +70,8 @@ def bench_import(backend: str, n: int, runs: int, tmp: Path) -> str:
     from plan_validate import _plan_file, _units_file
 
     from duban.engine.deadlines.calendar import WorkingCalendar
-    from duban.engine.plans.importer import import_result
     from duban.engine.plans.planfile import load_plans
-    from duban.store.db import make_engine, session_factory, upgrade
+    from duban.store.db import make_engine, upgrade
 
     per_city = 47_250 / 21  # what one generated city plan holds
     cities = max(1, math.ceil(n / per_city))
@@ -84,15 +89,17 @@ def bench_import(backend: str, n: int, runs: int, tmp: Path) -> str:
         t0 = time.perf_counter()
         result = load_plans([plans_dir], units_dirs=[units_dir], calendar=cal)
         t_validate = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        with session_factory(engine)() as s, s.begin():
-            report = import_result(s, result, calendar=cal, actor="bench")
-        t_import = time.perf_counter() - t1
+        bench = importlib.import_module("import")  # bench/import.py: the timed import and the naive rate
+        report, timing = bench.timed_import(engine, result, cal)
+        t_import = timing["import_seconds"]
         added = sum(p.obligations_added for p in report.plans)
         engine.dispose()
-        naive_rate = importlib.import_module("import").naive_rate(url, result, 1000)
-        log(f"import {backend} {added:,}: {t_import:.2f} s ({added / t_import:,.0f}/s); naive {naive_rate:,.0f}/s")
+        naive_rate = bench.naive_rate(url, result, 1000)
+        log(f"import {backend} {added:,}: {t_import:.2f} s ({added / t_import:,.0f}/s); naive {naive_rate:,.0f}/s; "
+            f"{timing}")
         return _line("import", backend, added, t_import, added / naive_rate, validate_seconds=round(t_validate, 3),
+                     client_cpu_seconds=timing["client_cpu_seconds"], server_cpu_seconds=timing["server_cpu_seconds"],
+                     load_average=timing["load_average"],
                      obligations_per_second=round(added / t_import), target_per_second=20_000,
                      baseline="naive per-row ORM import, rate on a 1,000 sample, scaled to n")
     finally:
@@ -122,20 +129,25 @@ def bench_tick(backend: str, n: int, runs: int, tmp: Path) -> list[str]:
         quiet_day = tickbench.DAY - dt.timedelta(days=140)
         while not tickbench.CAL.is_workday(quiet_day):
             quiet_day += dt.timedelta(days=1)
+        ticker.tick(quiet_day, dry_run=True)  # warm-up: the process's first tick compiles its statements
         quiet = []
         for _ in range(runs):
             t0 = time.perf_counter()
             ticker.tick(quiet_day)
             quiet.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        load_before = os.getloadavg()[0]
+        t0, c0 = time.perf_counter(), time.process_time()
         busy = ticker.tick(tickbench.DAY)
-        busy_s = time.perf_counter() - t0
+        busy_s, busy_cpu = time.perf_counter() - t0, time.process_time() - c0
+        load = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # 1-minute load average before, after
         tick_rss = rss_mb()
         engine.dispose()
         base_s, _sent = tickbench.naive(url)
-        log(f"tick {backend} {n:,}: busy {busy_s:.2f} s, quiet {statistics.median(quiet):.3f} s, naive {base_s:.2f} s")
+        log(f"tick {backend} {n:,}: busy {busy_s:.2f} s (cpu {busy_cpu:.2f} s, load {load}), "
+            f"quiet {statistics.median(quiet):.3f} s, naive {base_s:.2f} s")
         if "tick" in BENCH_FILTER:
             lines.append(_line("tick", backend, n, busy_s, base_s, rss_mb_tick=tick_rss,
+                               cpu_seconds=round(busy_cpu, 3), load_average=load,
                                quiet_seconds=round(statistics.median(quiet), 4),
                                phases={k: round(v, 3) for k, v in busy.timings.items()},
                                candidates=busy.candidates, sent=busy.sent, digests=busy.digests,
@@ -146,23 +158,44 @@ def bench_tick(backend: str, n: int, runs: int, tmp: Path) -> list[str]:
         drop(name)
 
 
+def _timed_calls(sessions, calls: int, fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(median, p95) seconds of ``calls`` calls of ``fn(session)``, each in a fresh session."""
+    times = []
+    for _ in range(calls):
+        with sessions() as s:
+            t0 = time.perf_counter()
+            fn(s)
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+
+
 def _overview(backend: str, n: int, runs: int, sessions, url: str) -> str:  # type: ignore[no-untyped-def]
+    """The "all plans" overview; also one plan's overview and a unit's page (``plan_*``, ``unit_*``).
+
+    The generated store is written with raw inserts, which bypass the services
+    that keep ``obligation_summary`` right: it is rebuilt first
+    (``rebuild_seconds``, what ``duban db summary --repair`` costs).
+    """
     from sqlalchemy import text
 
     import tick as tickbench
     from duban.engine.reminders.policy import load_policy
+    from duban.store import summary
     from duban.web import readmodel
 
+    t0 = time.perf_counter()
+    with sessions() as s, s.begin():
+        rows = summary.rebuild(s)
+    rebuild_s = time.perf_counter() - t0
     yellow = load_policy().yellow_within
-    times = []
-    for _ in range(runs * 4):
-        with sessions() as s:
-            t0 = time.perf_counter()
-            readmodel.overview(s, as_of=tickbench.DAY, calendar=tickbench.CAL, plan_id=None,
-                               due_soon_within=yellow)
-            times.append(time.perf_counter() - t0)
-    times.sort()
-    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+    common = {"as_of": tickbench.DAY, "calendar": tickbench.CAL, "due_soon_within": yellow}
+    # The first call after start-up also compiles the statements (a serving process does that once).
+    first_s, _ = _timed_calls(sessions, 1, lambda s: readmodel.overview(s, plan_id=None, **common))
+    median, p95 = _timed_calls(sessions, runs * 4, lambda s: readmodel.overview(s, plan_id=None, **common))
+    plan_median, plan_p95 = _timed_calls(sessions, runs * 4,
+                                         lambda s: readmodel.overview(s, plan_id="bench", **common))
+    unit_median, unit_p95 = _timed_calls(sessions, runs * 4, lambda s: readmodel.unit_view(s, 2, **common))
     t0 = time.perf_counter()
     with sessions() as s:  # the naive overview: every due instance to Python, counted there
         counts: dict[tuple[object, object, str], int] = {}
@@ -172,10 +205,18 @@ def _overview(backend: str, n: int, runs: int, sessions, url: str) -> str:  # ty
             status = state if state != "open" else ("overdue" if str(due) < str(tickbench.DAY) else "open")
             counts[(plan, unit, status)] = counts.get((plan, unit, status), 0) + 1
     base_s = time.perf_counter() - t0
-    log(f"overview {backend} {n:,}: median {statistics.median(times):.3f} s, p95 {p95:.3f} s, naive {base_s:.2f} s")
-    return _line("overview", backend, n, statistics.median(times), base_s, p95_seconds=round(p95, 4),
-                 calls=len(times), target_p95_seconds=0.3,
+    log(f"overview {backend} {n:,}: median {median:.3f} s, p95 {p95:.3f} s, naive {base_s:.2f} s; "
+        f"plan p95 {plan_p95:.3f} s, unit p95 {unit_p95:.3f} s; summary rebuilt in {rebuild_s:.2f} s ({rows:,} rows)")
+    return _line("overview", backend, n, median, base_s, p95_seconds=round(p95, 4), calls=runs * 4,
+                 target_p95_seconds=0.3, first_call_seconds=round(first_s, 4), plan_seconds=round(plan_median, 4), plan_p95_seconds=round(plan_p95, 4),
+                 unit_seconds=round(unit_median, 4), unit_p95_seconds=round(unit_p95, 4),
+                 rebuild_seconds=round(rebuild_s, 3), summary_rows=rows, load_average=_load(),
                  baseline="naive: every due instance loaded and counted in Python")
+
+
+def _load() -> list[float]:
+    """The machine's 1/5/15-minute load averages (a shared machine: other work runs too)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def bench_trigger(backend: str, n: int, runs: int, tmp: Path) -> str:
