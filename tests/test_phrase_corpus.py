@@ -1,7 +1,8 @@
 """The phrase compiler against the hand-labelled corpus of real government phrases (issue 12).
 
 The thresholds are a ratchet at the figures reached (``bench/phrases.py`` prints the same
-numbers from the same scorer, :mod:`phrase_scoring`); the issue's target is ≥ 97 % correct
+numbers from the same scorer, :mod:`phrase_scoring`): 96.4 % correct, 0.2 % wrong, 51 of 51
+in-text deadlines found with 2 spurious (third pass). The issue's target is ≥ 97 % correct
 and ≤ 1 % wrong (the second is reached, the first not yet). Raise them as the grammar grows;
 never lower them.
 """
@@ -31,7 +32,7 @@ def test_the_corpus_is_what_sources_md_says() -> None:
 
 
 def test_corpus_accuracy_does_not_regress(score: ps.Score) -> None:
-    assert score.share("correct") >= 0.93, score.summary()
+    assert score.share("correct") >= 0.96, score.summary()
     assert score.share("wrong") <= 0.01, score.summary()
 
 
@@ -43,8 +44,8 @@ def test_every_refusal_says_why(score: ps.Score) -> None:
 
 def test_in_text_deadlines_are_found(score: ps.Score) -> None:
     result = ps.score_texts(TEXTS, extract_text_deadlines)
-    assert result.found / result.expected >= 0.94, result.missed
-    assert len(result.spurious) <= 3, result.spurious
+    assert result.found == result.expected, result.missed
+    assert len(result.spurious) <= 2, result.spurious
 
 
 def test_scorer_judges_composites_as_multisets() -> None:

@@ -12,14 +12,15 @@ from functools import lru_cache
 from ..spec import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
 from ....errors import CalendarYearMissing, PhraseError
 from ..offsets import OffsetRangeError, WorkdayCounter, add_offset
-from .forms import _FORMS, FORM_KEYS
+from .forms import _FORMS, KEY_FORMS, KEYS_BY_CHAR
 from .normalise import normalise
-from .pieces import _Ctx, _Event, _join, _Leftover, _Note, _Piece, _Start, _Vague, _Window, _with_notes
+from .pieces import PROMPT_WORDS, _Ctx, _Event, _join, _Leftover, _Note, _Piece, _Start, _Vague, _Window, _with_notes
 
 # --- reading a phrase
 
 _AFTER_DATE = ("后", "之后", "以后")
-_CLAUSE_BREAK = re.compile(r"[,;:。]+")
+_CLAUSE_SPLIT = re.compile(r"([,;:。]+)")
+"""Clauses with their breaks: a label before a colon ("放假安排:") says what the dates after it are."""
 _TIME_WORD = re.compile(
     r"(?<![\d.A-Za-z])(?<!附件)(?<!附表)(?<!编号)\d(?![\d.]*(?:次|个(?!工作日|月|小时|周)|人|家|条|件|项|篇|名|万|亿|千|%|倍|批|所|户|座|公里|米|元|以上|周年"
     r"|[A-Za-z]|比|房|室|楼|层|号楼))"
@@ -27,16 +28,16 @@ _TIME_WORD = re.compile(
 """Words that carry time: a part of a clause holding one must be read, never dropped. A number
 that counts things ("100个社区", "800人", "不少于1次"), names a thing ("5G", "附件2", "415房间") or
 makes a ratio ("1:3比例", read "1比3") is not one."""
-_NAMING = re.compile(r"本(?:年|月|周|季度)(?![底内前初中上下\d])"
+_NAMING = re.compile(r"(?:本|上1?个?|去|前1)(?:年|月|周|季度)(?![底内前初中上下旬\d])"
                      r"|(?<![\d今本当明次每全上下])年(?=工作|目标|任务|总结|报告|计划|指标|考核|空气)")
-"""Time words that name a period's contents ("对本月所有项目", "本年工作总结", "年空气质量指标"),
-not a deadline: left-over text holding only these may be dropped."""
+"""Time words that name a period's contents ("对本月所有项目", "本年工作总结", "年空气质量指标",
+"申报上一年度租房补贴", "去年"), not a deadline: left-over text holding only these may be dropped."""
 _SOFT_HEDGES = re.compile(r"原则上|力争|争取|力求|尽量|尽可能")
 _COUNT = re.compile(r"(?:不少于|不低于|至少)要?[^\d,;:。()]{0,8}?(?P<n>\d+)次")
 _MANY = re.compile(r"(?<!\d)(?P<n>\d+)次以上|(?:不少于|不低于|至少)(?P<n2>\d+)次")
 """Several occurrences a period ("每年…4次以上"): the rhythm gives one due a period, so flag it."""
 _SCHEDULED = re.compile(r"预计|预期|(?:将|定|拟定?)于(?=\d|[今本明次]年|年)")
-_APPROX = re.compile(r"(?<=[\d日月底旬])(?:前后|左右)")
+_APPROX = re.compile(r"(?<=[\d日月底旬年])(?:前后|左右)")
 """"28日前后", "8月底左右": about that day, not by it."""
 _PERIOD_OF = re.compile(r"放假|假期|休假|期间|活动时间")
 """A window that says when something *is* (a holiday, an inspection, an activity): maybe not a duty's."""
@@ -45,34 +46,53 @@ _BARE_PERIOD = re.compile(r"(?<![\d每按逐])(?:季度|半年|月|年|周|旬)"
 _YEAR_LABEL = re.compile(r"(?<![\d.])(?P<y>\d{4})年")
 _ANY_DOUBT = re.compile(r"预|于|前后|左右|假|期间|活动时间|报")
 """One cheap search before the doubt patterns (:func:`_doubts`): most clauses hold none of them."""
+_BEFORE_WORDS = re.compile(r"每(?:年|月|季度|周)(?:的)?(?P<x>[^\d,;:()每底内前月日旬]{1,8}?)前")
+"""A rhythm due before something that names no day ("每年汛期前", "每月例会前")."""
 _START_AFTER = ("自", "从")
+_PERIOD_LABEL = re.compile(r"^(?:第?\d季度|\d{1,2}月|[上下]半年|年底)为")
+"""A period naming the date after it, inside parentheses: "每季度末月20日前(四季度为12月15日前)"."""
 _THIS_MONTH = re.compile(r"[本下]月")
 
 
-def _scan(clause: str, ctx: _Ctx) -> list[_Piece]:
-    """Read one clause left to right: the first form that matches, then the text around it."""
+def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_Piece]:
+    """Read one clause left to right: the first form that matches, then the text around it.
+
+    Only forms whose pre-filter keys occur in the clause are tried, in table order (the bits of
+    :data:`KEY_FORMS`); the text around a match is a part of the clause, so only the keys found in the
+    clause (``keys``) are looked for in it."""
     if not clause:
         return []
-    present = {key for key in FORM_KEYS if key in clause}
-    for form in _FORMS:
-        if form.keys.isdisjoint(present) or (form.anchor is not None and form.anchor.search(clause) is None):
+    if keys is None:  # a whole clause: only the keys that start with one of its characters
+        present = tuple(key for ch in set(clause) for key in KEYS_BY_CHAR.get(ch, ()) if key in clause)
+    else:
+        present = tuple(key for key in keys if key in clause)
+    candidates = 0
+    for key in present:
+        candidates |= KEY_FORMS[key]
+    while candidates:
+        low = candidates & -candidates
+        candidates ^= low
+        form = _FORMS[low.bit_length() - 1]
+        if form.anchor is not None and form.anchor.search(clause) is None:
             continue
         m = form.pattern.search(clause)
         if m is None:
             continue
         piece = form.build(m, ctx)
+        if piece is None:
+            continue
         if isinstance(piece, Fixed):
             piece = _fixed_in_context(piece, clause, m, ctx)
         end = m.end()
         read: list[_Piece] = [piece]
         if clause.startswith("(", end) and isinstance(piece, (Fixed, Recurring)):
             read, end = _narrowed(piece, clause, end, ctx)
-        left = _scan(clause[:m.start()], ctx)
+        left = _scan(clause[:m.start()], ctx, present)
         if (isinstance(piece, Fixed) and left and isinstance(left[-1], (Fixed, Recurring))
                 and clause[:m.start()].endswith("(") and ")" in clause[end:end + 2]):
-            return [*left[:-1], *_beside(left[-1], piece, "(" + m.group(0) + ")"), *_scan(clause[end:], ctx)]
-        return [*left, *read, *_scan(clause[end:], ctx)]
-    rest = _NAMING.sub("", clause) if "本" in clause or "年" in clause else clause
+            return [*left[:-1], *_beside(left[-1], piece, "(" + m.group(0) + ")"), *_scan(clause[end:], ctx, present)]
+        return [*left, *read, *_scan(clause[end:], ctx, present)]
+    rest = _NAMING.sub("", clause) if "本" in clause or "年" in clause or "上" in clause else clause
     if _TIME_WORD.search(rest):
         return [_leftover(clause, rest, ctx)]
     return []
@@ -97,7 +117,8 @@ def _narrowed(piece: Fixed | Recurring, clause: str, at: int, ctx: _Ctx) -> tupl
     if close < 0:
         return [piece], at
     try:
-        inner = [p for p in _scan(clause[at + 1:close], ctx) if not isinstance(p, _Leftover)]
+        inner_text = _PERIOD_LABEL.sub("", clause[at + 1:close], count=1)  # "(四季度为12月15日前)"
+        inner = [p for p in _scan(inner_text, ctx) if not isinstance(p, _Leftover)]
     except PhraseError:
         return [piece], at
     if len(inner) != 1 or not isinstance(inner[0], Fixed):
@@ -108,6 +129,9 @@ def _narrowed(piece: Fixed | Recurring, clause: str, at: int, ctx: _Ctx) -> tupl
 def _beside(piece: Fixed | Recurring, date: Fixed, text: str) -> list[_Piece]:
     """A reading and the date in parentheses after it (see :func:`_narrowed`)."""
     if isinstance(piece, Recurring):
+        own = _own_date(piece, date, text)
+        if own is not None:
+            return own
         return [piece, _with_notes(date, [f"{text}: a one-off beside the rhythm, or that period's own date "
                                           "(then the rhythm's date for it does not apply)"], ambiguous=True)]
     if piece.start is None and date.start is None and piece.due - dt.timedelta(days=366) < date.due <= piece.due:
@@ -116,9 +140,32 @@ def _beside(piece: Fixed | Recurring, date: Fixed, text: str) -> list[_Piece]:
                                       "correction of the first); confirm"], ambiguous=True)]
 
 
+_ONE_OFF = re.compile(r"本次|此次|这次|首次|今年|本年")
+"""Words in the parentheses that make their date a one-off ("每月28日(本次报送于5月29日)")."""
+_RHYTHM_MONTHS = {"monthly": tuple(range(1, 13)), "quarterly": (3, 6, 9, 12)}
+
+
+def _own_date(rhythm: Recurring, date: Fixed, text: str) -> list[_Piece] | None:
+    """"每月28日(12月25日)": a date in parentheses in one of the rhythm's own months, on another day,
+    is that month's date (December closes early; a holiday moves it): the rhythm without it, plus that
+    date each year (flagged: or a one-off beside the rhythm)."""
+    months = rhythm.months or _RHYTHM_MONTHS.get(rhythm.freq)
+    if (months is None or _ONE_OFF.search(text) or date.start is not None or date.due.month not in months
+            or rhythm.interval != 1 or not isinstance(rhythm.day, int) or date.due.day == rhythm.day
+            or len(months) < 2):
+        return None
+    note = (f"{text}: that month's own date, each year (the rhythm's date does not apply to it); "
+            "or a one-off beside the rhythm")
+    rest = tuple(m for m in months if m != date.due.month)
+    return [_with_notes(replace(rhythm, months=rest), [note], ambiguous=True),
+            Recurring(freq="annual", months=(date.due.month,), day=date.due.day, ambiguous=True, note=note)]
+
+
 def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) -> _Piece:
     """A date read with the words right around it: 起 / 以后 make it a start; 为 a stated fact."""
     after = clause[m.end():]
+    if after.startswith("后") and m.group(0).endswith("前"):  # "6月底前后": about then (flagged by _doubts)
+        return piece
     if after.startswith(_AFTER_DATE):
         if clause[:m.start()].endswith(_START_AFTER) and piece.start is None:
             return _Start(date=piece.due, text=m.group(0) + "以后", dated=True,
@@ -134,8 +181,9 @@ def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) ->
     return piece
 
 
-def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
-    """One clause's pieces, with its hedges, counts and 顺延 applied to them."""
+def _read_clause(clause: str, ctx: _Ctx, label: str = "") -> list[_Piece]:
+    """One clause's pieces, with its hedges, counts and 顺延 applied to them; ``label`` is the text before
+    a colon that introduced the clause ("放假安排"), read for the doubts it casts."""
     notes: list[str] = []
     for hedge in dict.fromkeys(_SOFT_HEDGES.findall(clause)):
         notes.append(f"{hedge}: a softened deadline (a target, not a hard limit)"
@@ -147,11 +195,10 @@ def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
         for count in _COUNT.finditer(clause):
             notes.append(f"{count.group(0)}: at least {count.group('n')} occurrence(s)")
         clause = _COUNT.sub("", clause)
-    pieces = _settle(_scan(clause, ctx), ctx)
+    pieces = _yearly_list(_settle(_scan(clause, ctx), ctx), ctx)
     if many is not None:
-        pieces = [replace(p, ambiguous=True, note=_join([p.note or "", f"{many.group(0)}: several a period; "
-                          "read as one due each period"])) if isinstance(p, Recurring) else p for p in pieces]
-    pieces = _doubts(pieces, clause)
+        pieces = [_several(p, many.group(0)) for p in pieces]
+    pieces = _doubts(pieces, label + clause)
     firm = [p for p in pieces if not isinstance(p, _Vague)]
     if firm and len(firm) < len(pieces):
         # "每月定期发布" / "…后及时转发": the vague word adds nothing to the firm deadline beside it,
@@ -159,8 +206,8 @@ def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
         out: list[_Piece] = []
         for p in pieces:
             if isinstance(p, _Vague):
-                if p.word == "及时" and out and isinstance(out[-1], _Event) and out[-1].open:
-                    out[-1] = out[-1].promptly()
+                if p.word in PROMPT_WORDS and out and isinstance(out[-1], _Event) and out[-1].open:
+                    out[-1] = out[-1].promptly(p.word)
                 continue
             out.append(p)
         pieces = out
@@ -173,6 +220,33 @@ def _read_clause(clause: str, ctx: _Ctx) -> list[_Piece]:
         if not targets:
             pieces.append(_Note(text="; ".join(notes)))
     return pieces
+
+
+def _several(piece: _Piece, count: str) -> _Piece:
+    """A rhythm (or a year's work, "全年不少于4次") with several occurrences a period: one due a period
+    is read, flagged."""
+    note = f"{count}: several a period; read as one due each period"
+    if isinstance(piece, _Vague):
+        return replace(piece, spec=_with_notes(piece.spec, [note], ambiguous=True))
+    if isinstance(piece, (Recurring, Ongoing)):
+        return _with_notes(piece, [note], ambiguous=True)
+    return piece
+
+
+def _yearly_list(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
+    """"每年6月底、12月底前": 每年 governs the whole list of its clause: one annual rhythm in those months,
+    not an annual rhythm and a one-off date. A date joins when it is in the plan year (no year of its
+    own) and falls on the rhythm's day (day D, else the month's last day)."""
+    out: list[_Piece] = []
+    for p in pieces:
+        last = out[-1] if out else None
+        if (isinstance(p, Fixed) and isinstance(last, Recurring) and last.freq == "annual" and last.months
+                and p.start is None and p.due.year == ctx.plan_year
+                and p.due.day == (last.day if isinstance(last.day, int) else monthrange(p.due.year, p.due.month)[1])):
+            out[-1] = replace(last, months=tuple(sorted({*last.months, p.due.month})))
+            continue
+        out.append(p)
+    return out
 
 
 def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
@@ -192,14 +266,20 @@ def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
     doubtful = [x.text for x in left if x.year is None or years != {x.year}]
     if not doubtful:
         return read
-    note = f"also says {'; '.join(doubtful)!r}, which is not read as a deadline: confirm the reading"
+    return _flag(read, f"also says {'; '.join(doubtful)!r}, which is not read as a deadline: confirm the reading")
+
+
+def _flag(pieces: list[_Piece], note: str) -> list[_Piece]:
+    """Every reading among ``pieces`` flagged ambiguous with ``note``."""
     return [_with_notes(p, [note], ambiguous=True) if isinstance(p, Spec) else
-            replace(p, ambiguous=True, notes=p.notes + (note,)) if isinstance(p, _Event) else p for p in read]
+            replace(p, ambiguous=True, notes=p.notes + (note,)) if isinstance(p, _Event) else p for p in pieces]
 
 
 def _doubts(pieces: list[_Piece], clause: str) -> list[_Piece]:
     """Words that make a clause's dates doubtful: a schedule (预计, 拟于), 前后 (about), the period
     of a holiday or an activity (放假时间, 督查期间), report names beside a date (年报, 第四季度报表)."""
+    if "每" in clause and "前" in clause:
+        pieces = _before_something(pieces, clause)
     if _ANY_DOUBT.search(clause) is None:
         return pieces
     sched, approx, period = _SCHEDULED.search(clause), _APPROX.search(clause), _PERIOD_OF.search(clause)
@@ -220,6 +300,17 @@ def _doubts(pieces: list[_Piece], clause: str) -> list[_Piece]:
     if _REPORT_NAMES.search(clause):
         pieces = _report_names(pieces)
     return pieces
+
+
+def _before_something(pieces: list[_Piece], clause: str) -> list[_Piece]:
+    """"每年汛期前", "每月例会前": a rhythm due before something that names no day: the period's end is
+    read, flagged."""
+    before = _BEFORE_WORDS.search(clause)
+    if before is None:
+        return pieces
+    note = f"{before.group(0)}: before {before.group('x')!r} each period, which names no day; the period's end is read"
+    return [_with_notes(p, [note], ambiguous=True) if isinstance(p, Recurring) and p.day is None
+            and p.lag is None else p for p in pieces]
 
 
 def _report_names(pieces: list[_Piece]) -> list[_Piece]:
@@ -272,8 +363,8 @@ def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
                     note=_join([f"{p.text}: a window with no event named; bind it to a plan trigger", p.note or ""])))
         elif isinstance(p, _Vague):
             last = parts[-1] if parts else None
-            if p.word == "及时" and isinstance(last, _Event) and last.open:
-                parts[-1] = last.promptly()
+            if p.word in PROMPT_WORDS and isinstance(last, _Event) and last.open:
+                parts[-1] = last.promptly(p.word)
             else:
                 parts.append(p.spec)
         else:
@@ -284,10 +375,14 @@ def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
                 start = None
             parts.append(p)
     if start is not None:
-        if start.dated:
-            raise ctx.error("no-deadline", f"{start.text!r}: a date followed by 起 is a start, not a deadline")
-        raise ctx.error("unknown-phrase", f"{start.text!r} starts a rhythm, but no rhythm (每月, 每季度…) follows")
-    specs = _merge([p.finish() if isinstance(p, _Event) else p for p in parts])
+        if not any(isinstance(p, (Fixed, Recurring, Ongoing)) for p in parts):
+            if start.dated:
+                raise ctx.error("no-deadline", f"{start.text!r}: a date followed by 起 is a start, not a deadline")
+            raise ctx.error("unknown-phrase", f"{start.text!r} starts a rhythm, but no rhythm (每月, 每季度…) follows")
+        # "9月底前完成,10月开始试运行": the start of the next stage, beside the deadline it follows.
+        notes.append(f"{start.text}: the start of a later stage, not a deadline")
+    specs = [_unbounded_daily(p) for p in _merge([p.finish() if isinstance(p, _Event) else p
+                                                  for p in _without_steps(parts)])]
     if not specs:
         if not alone:
             raise ctx.error("unknown-phrase", "no deadline form found in it")
@@ -295,6 +390,22 @@ def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
     if len(specs) == 1:
         return _with_notes(specs[0], notes, ambiguous=doubtful)  # type: ignore[return-value]
     return Composite(parts=tuple(specs), note=_join(notes), ambiguous=doubtful)
+
+
+def _unbounded_daily(spec: Spec) -> Spec:
+    """"由各企业每日15时前报送": a daily duty with no window is every day of the plan year as written, but
+    daily reports mostly run through a campaign, a season or a period stated elsewhere: flagged."""
+    if not isinstance(spec, Recurring) or spec.freq != "daily" or spec.start is not None or spec.until is not None:
+        return spec
+    return _with_notes(spec, ["daily with no period stated: read as every day of the plan year; a daily duty "
+                              "often runs only through a campaign or period named elsewhere: confirm"], ambiguous=True)
+
+
+def _without_steps(parts: list[Spec | _Event]) -> list[Spec | _Event]:
+    """Events read from any wording with no window ("审核后") are steps before the firmer deadline beside
+    them ("…审核后,于2020年8月31日前报我局"): dropped when anything else is read."""
+    steps = [p for p in parts if isinstance(p, _Event) and p.weak and p.open]
+    return [p for p in parts if p not in steps] if steps and len(steps) < len(parts) else parts
 
 
 def _merge(specs: list[Spec]) -> list[Spec]:
@@ -329,7 +440,7 @@ def _merge(specs: list[Spec]) -> list[Spec]:
     return out
 
 
-_PER_YEAR = {"monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
+_PER_YEAR = {"daily": 365, "weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
 
 
 def _bare(spec: Spec) -> bool:
@@ -390,9 +501,20 @@ def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | N
     ctx = _Ctx(phrase, plan_year, this_month)
     text = normalise(phrase)
     pieces: list[_Piece] = []
-    for clause in _CLAUSE_BREAK.split(text):
+    label = condition = ""
+    chunks = _CLAUSE_SPLIT.split(text)  # clause, break, clause, break, …, clause
+    for i in range(0, len(chunks), 2):
+        clause = chunks[i]
         if clause:
-            pieces.extend(_read_clause(clause, ctx))
+            carried = len(ctx.carried)
+            read = _read_clause(clause, ctx, label)
+            if len(ctx.carried) > carried:  # "…,下半年开工建设" after "2023年上半年…"
+                read = _flag(read, "; ".join(ctx.carried[carried:]))
+            if condition:  # "集体财务往来较多的,…应每月公布": only where the condition holds
+                read = _flag(read, f"applies where {condition!r} (a condition): not to every case")
+            pieces.extend(read)
+        label = clause if i + 1 < len(chunks) and ":" in chunks[i + 1] else ""
+        condition = _condition(clause) if "的" in clause else ""
     if "顺延" in text:  # 遇节假日顺延: a due date on a rest day moves to the next working day
         pieces = [replace(p, roll="next_workday") if isinstance(p, Fixed) else p for p in pieces]
     if plan_year is not None:  # "2000年底前建成的小区" in a 2023 plan: a date long past is a fact
@@ -400,6 +522,12 @@ def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | N
                                   "perhaps a fact rather than a deadline"], ambiguous=True)
                   if isinstance(p, Fixed) and p.due.year < plan_year else p for p in pieces]
     return _combine(pieces, ctx)
+
+
+def _condition(clause: str) -> str:
+    """The condition a clause ending in 的 sets for the next one ("(集体财务往来较多的"), else ""."""
+    bare = clause.rstrip(")")
+    return bare.rsplit("(", 1)[-1] if bare.endswith("的") else ""
 
 
 _compile_cached = lru_cache(maxsize=8192)(_compile)
@@ -456,4 +584,3 @@ def compile_phrase(phrase: str, *, plan_year: int | None = None, published: dt.d
     if published is not None:
         spec = _anchor(spec, phrase, published, calendar)
     return spec
-

@@ -70,7 +70,7 @@ _LEAD = re.compile(r"^(?:应当|应|须|要|必须|可以|并)?(?:在|于|自|�
 
 def _b_wait(m: re.Match[str], ctx: _Ctx) -> _Piece:
     event = _event(m.string[m.start():m.end("ev")])  # with its lead: "待省相关文件出台", "收到…文件"
-    return event.promptly() if m.group("prompt") else event
+    return event.promptly(m.group("prompt")) if m.group("prompt") else event
 
 
 def _b_since(m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -88,7 +88,20 @@ def _b_after(m: re.Match[str], ctx: _Ctx) -> _Piece:
         event = replace(event, open=False, notes=event.notes + (
             f"{m.group(0)}的时间要求: the window is set by that document; none is stated here, "
             "the configured default applies",))
-    return event.promptly() if m.group("prompt") else event
+    return event.promptly(m.group("prompt")) if m.group("prompt") else event
+
+def _b_condition(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"发生修改、废止等情况,及时更新", "遇重大险情,要在第一时间报告": each occurrence of a condition
+    opens a window (the one after it, or 及时 / 随时: the configured default)."""
+    return replace(_event(m.group("ev") or m.group("ev2") or m.group("ev3")), per_event=True)
+
+
+def _b_after_any(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"国家核准考试成绩后", "验收合格后": an event of any wording, no window. Beside a firmer deadline it
+    is a step before it ("审核后,于8月31日前报送") and is dropped; alone it is a generic trigger (flagged)."""
+    event = replace(_event(m.group("ev")), weak=True)
+    return event.promptly(m.group("prompt")) if m.group("prompt") else event
+
 
 def _window_offset(unit: str, amount: int) -> Offset:
     """The offset of "N unit" (周 is 7 days; minutes round up to whole hours: the contract counts hours)."""
@@ -106,6 +119,15 @@ def _minutes_note(unit: str, amount: int) -> str | None:
 def _b_window(m: re.Match[str], ctx: _Ctx) -> _Piece:
     unit, amount = m.group("u"), int(m.group("n"))
     return _Window(offset=_window_offset(unit, amount), text=m.group(0), note=_minutes_note(unit, amount))
+
+
+def _b_window_range(m: re.Match[str], ctx: _Ctx) -> _Piece | None:
+    """"5—7个工作日", "1—2年": a window given as a range, read at its upper bound (flagged)."""
+    low, high, unit = int(m.group("lo")), int(m.group("n")), m.group("u")
+    if not 0 < low < high:
+        return None
+    return _Window(offset=_window_offset(unit, high), text=m.group(0),
+                   note=f"{m.group(0)}: a range, read at its upper bound ({high}{unit}); {low}{unit} may be the aim")
 
 
 def _b_immediately(m: re.Match[str], ctx: _Ctx) -> _Piece:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..spec import Offset, Ongoing, Relative, Triggered
+from ..spec import Fixed, Offset, Ongoing, Relative, Triggered
 from .pieces import _Ctx, _Note, _Piece, _Vague
 
 def _b_whole_year(m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -17,6 +17,24 @@ def _b_whole_year(m: re.Match[str], ctx: _Ctx) -> _Piece:
             until=until, ambiguous=True,
             note=f"{m.group(0)}…完成: read as work through the year; it may mean due at the year's end"))
     return _Vague(word="全年", spec=Ongoing(until=until))
+
+
+def _b_year_tasks(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"确保年度目标任务完成", "全面完成全年各项工作任务": the year's tasks, due at its end. Without 完成 /
+    实现 the words only name the tasks ("分解年度任务"); 全年 may also mean work through the year (flagged)."""
+    text = m.group(0)
+    if _DONE.search(m.string) is None:
+        return _Note(text=f"{text}: names the year's tasks")
+    due = dt.date(ctx.year(m.group("y"), text), 12, 31)
+    if m.group("whole"):
+        spec = Fixed(due=due, ambiguous=True,
+                     note=f"{text}…完成: the year's tasks, due at its end; or work through the year (ongoing)")
+    else:
+        spec = Fixed(due=due, note=f"{text}…完成: the year's tasks, due at its end")
+    return _Vague(word="年任务", spec=spec)  # beside a firmer date in its clause, it names what is due then
+
+
+_DONE = re.compile(r"完成(?!情况)|实现")
 
 
 def _b_span(m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -44,6 +62,12 @@ def _b_qualifier(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return _Note(text=_QUALIFIER_NOTES[m.group("q")], ambiguous=True)
 
 
+def _b_since_until(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"自本公告发布之日起至2022年10月16日": a window from an event's day to a date; the date is due (flagged)."""
+    return _Note(text=f"{m.group(0)}: a window from the day of {m.group('ev')!r} (its start) to the date named, "
+                      "due on that date", ambiguous=True)
+
+
 def _b_total(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"共7天", "为期3天": the length of the window beside it, not a deadline of its own."""
     return _Note(text=f"{m.group(0)}: the window's length")
@@ -68,14 +92,25 @@ _VAGUE_NOTES = {
     "不定期": "不定期 (from time to time): no rhythm; read as open-ended ongoing work",
     "适时": "适时 (when appropriate): no date; read as open-ended ongoing work",
     "及时": "及时 (promptly) with no event named: read as open-ended ongoing work",
+    "即时": "即时 (at once) with no event named: read as open-ended ongoing work",
     "视情": "视情 (as the situation requires): no date; read as open-ended ongoing work",
     "尽快": "尽快 (as soon as possible): no date; read as open-ended ongoing work; set a date",
     "随时": "随时 (at any time): no date; read as open-ended ongoing work",
 }
 
 
+_UPDATES = ("更新", "调整", "公开", "发布", "报送", "上报", "维护")
+_AS_NEEDED_NOTE = "{word} (as things happen / as needed): no rhythm or date; read as open-ended ongoing work"
+
+
 def _b_vague(m: re.Match[str], ctx: _Ctx) -> _Piece:
     word = m.group(0)
+    if m.group("need"):
+        # "根据需要": how often, not by when: a note beside a deadline. Alone it is no deadline, unless it
+        # answers how often something is updated ("按实际更新", "按需公开"): then open-ended work (flagged).
+        note = _AS_NEEDED_NOTE.format(word=word)
+        updated = m.string.startswith(_UPDATES, m.end())
+        return _Note(text=note, alone=Ongoing(until=None, ambiguous=True, note=note) if updated else None)
     return _Vague(word=word, spec=Ongoing(until=None, ambiguous=True, note=_VAGUE_NOTES[word]))
 
 

@@ -51,10 +51,10 @@ _LITERALS: dict[str, str] = {
 _TRAD = str.maketrans(
     "內個時後週鐘屆實現將於從長態續級間發佈國務體關規導達處應須過遲爭開啟適對調動報準檢辦結復總計劃為爲"
     "與當則內並經終屬區縣門網頁欄條簡單雙學議訪饋組審評證環義種營銷儀啟臺灣際歲歷書記據資紹設這進運選遞"
-    "預擬訂隨號屆們週織場",
+    "預擬訂隨號屆們週織場國華會節題請產業農項專員統換無變壞財來較補貼",
     "内个时后周钟届实现将于从长态续级间发布国务体关规导达处应须过迟争开启适对调动报准检办结复总计划为为"
     "与当则内并经终属区县门网页栏条简单双学议访馈组审评证环义种营销仪启台湾际岁历书记据资绍设这进运选递"
-    "预拟订随号届们周织场",
+    "预拟订随号届们周织场国华会节题请产业农项专员统换无变坏财来较补贴",
 )
 """Traditional characters of time words and their usual neighbours → simplified, one to one.
 
@@ -63,6 +63,11 @@ one-to-one table keeps the in-text finder's character map intact. Dashes of ever
 width ("—", "―", "–", "～") become "-": ranges read one way.
 """
 _TRAD.update(str.maketrans("—―–−～~∶", "------:"))  # ∶ (U+2236, ratio) is written for a time's colon
+
+def _spread(year: str | None, items: list[str]) -> str:
+    """List items joined by 、, each with the year written before the first ("2016年")."""
+    return "、".join(f"{year or ''}{item}" for item in items)
+
 
 _Step: TypeAlias = tuple[tuple[str, ...], re.Pattern[str], Callable[[re.Match[str]], str]]
 """A step: the strings one of which the text must hold for the step to apply (none: always), a
@@ -75,9 +80,18 @@ _STEPS: tuple[_Step, ...] = (
     (("<",), re.compile(r"<[^<>]*>"), lambda m: ";"),
     ((), re.compile(r"\s+"), lambda m: ""),
     # Chinese numerals, only before a unit, so "统一部署" and "一扇门" stay text.
-    ((), re.compile(r"[零〇一二两三四五六七八九十百]+(?=个|年|月|日|号|季|天|小时|次|周|星期|工作日|旬)"),
+    # A list shares the unit after its last item: "第三、四季度", "三至五月".
+    ((), re.compile(r"[零〇一二两三四五六七八九十百]+(?=(?:[、和至到][零〇一二两三四五六七八九十百]+)*"
+                    r"(?:个|年|月|日|号|季|天|小时|次|周|星期|工作日|旬))"),
      lambda m: str(cn_to_int(m.group()))),
     (("号",), re.compile(r"(?<=\d)号"), lambda m: "日"),
+    (("下1年",), re.compile(r"下1年"), lambda m: "次年"),  # "下一年度" is the next year
+    # "每周一、三、五" → "每周一、每周三、每周五"; "7-12月" → "7月-12月"; "第3、4季度" → "第3季度、第4季度".
+    (("每周",), re.compile(r"每周([一二三四五六日天](?:[、和][一二三四五六日天])+)"),
+     lambda m: "、".join(f"每周{d}" for d in re.split("[、和]", m.group(1)))),
+    (("-", "至", "到"), re.compile(r"(?<![\d.月:日时])(\d{1,2})(?=[-至到]\d{1,2}月)"), lambda m: f"{m.group(1)}月"),
+    (("、", "和"), re.compile(r"(第?)(\d)((?:[、和]\d)+)季度"),
+     lambda m: "、".join(f"{m.group(1)}{q}季度" for q in re.findall(r"\d", m.group(2) + m.group(3)))),
     (("季",), re.compile(r"(?<=[每按\d])季(?!度)"), lambda m: "季度"),  # "每季" / "一季" (not "季节")
     ((), re.compile("|".join(sorted(_LITERALS, key=len, reverse=True))), lambda m: _LITERALS[m.group()]),
     (("季度末",), re.compile(r"季度末(?!月)"), lambda m: "季度底"),  # "每季度末" is its last day; "每季度末月" its last month
@@ -94,12 +108,20 @@ _STEPS: tuple[_Step, ...] = (
     # A ratio "按1:3比例" is not a clause break; "拟定于:2月12日" keeps its marker with its date.
     ((":",), re.compile(r"(?<=\d):(?=\d(?!\d))"), lambda m: "比"),
     (("于:",), re.compile(r"(?<=于):"), lambda m: ""),
-    # Lists that share a unit: "5月14、15、21日" → "5月14日、5月15日、5月21日";
-    # "6月、9月和12月底" → "6月底、9月底、12月底".
-    (("、", "和", "及"), re.compile(r"(?<![\d.])(\d{1,2})月((?:\d{1,2}[、和及])+\d{1,2})日"),
-     lambda m: "、".join(f"{m.group(1)}月{d}日" for d in re.split("[、和及]", m.group(2)))),
-    (("、", "和", "及", "与"), re.compile(r"(?<![\d.])((?:\d{1,2}月[、和及与])+\d{1,2}月)(底|上旬|中旬|下旬)"),
-     lambda m: "、".join(f"{x}月{m.group(2)}" for x in re.findall(r"(\d{1,2})月", m.group(1)))),
+    # "自本公告发布之日起,至2021年12月15日止": a window's start and its end are one clause.
+    (("起,",), re.compile(r"(?<=起),(?=[至到](?:\d|[今本当明次]年))"), lambda m: ""),
+    # Lists that share a unit (and the year written before the first item): "5月14、15、21日" →
+    # "5月14日、5月15日、5月21日"; "2016年6月、9月和12月底" → "2016年6月底、2016年9月底、2016年12月底";
+    # "2、5、8、11月10日" → "2月10日、5月10日、8月10日、11月10日".
+    (("、", "和", "及"), re.compile(r"(?<![\d.])(\d{4}年)?(\d{1,2})月((?:\d{1,2}[、和及])+\d{1,2})日"),
+     lambda m: _spread(m.group(1), [f"{m.group(2)}月{d}日" for d in re.split("[、和及]", m.group(3))])),
+    (("、", "和", "及", "与"), re.compile(r"(?<![\d.])(\d{4}年)?((?:\d{1,2}月[、和及与])+\d{1,2}月)(底|上旬|中旬|下旬)"),
+     lambda m: _spread(m.group(1), [f"{x}月{m.group(3)}" for x in re.findall(r"(\d{1,2})月", m.group(2))])),
+    (("、", "和", "及"), re.compile(r"(?<![\d.第])(\d{4}年)?((?:\d{1,2}[、和及])+\d{1,2})月(\d{1,2}日|底|上旬|中旬|下旬)?"),
+     lambda m: _spread(m.group(1), [f"{x}月{m.group(3) or ''}" for x in re.split("[、和及]", m.group(2))])),
+    # "每月15日、30日" → "每月15日、每月30日".
+    (("每月",), re.compile(r"每月((?:\d{1,2}日[、和及])+\d{1,2}日)"),
+     lambda m: "、".join(f"每月{x}" for x in re.split("[、和及]", m.group(1)))),
     (("--",), re.compile(r"-{2,}"), lambda m: "-"),
     # A time of day adds nothing to a due date ("3月5日24时前", "6月11日17:00前", "每周二中午12时前",
     # "(周五)上午下班前"): the day is the deadline.
@@ -108,12 +130,24 @@ _STEPS: tuple[_Step, ...] = (
 )
 
 
+_PLAN: tuple[tuple[str | None, re.Pattern[str] | None, re.Pattern[str], Callable[[re.Match[str]], str]], ...] = tuple(
+    (guard[0] if len(guard) == 1 else None,
+     re.compile("|".join(map(re.escape, guard))) if len(guard) > 1 else None, pattern, repl)
+    for guard, pattern, repl in _STEPS)
+"""The steps with their guard as one string (the common case) or one search for any of several, for
+:func:`normalise`."""
+
+
 def normalise(phrase: str) -> str:
     """The canonical text the grammar reads (see the module docstring, stage 1)."""
     text = unicodedata.normalize("NFKC", phrase).translate(_TRAD)
-    for guard, pattern, repl in _STEPS:
-        if not guard or any(g in text for g in guard):
-            text = pattern.sub(repl, text)
+    for one, several, pattern, repl in _PLAN:
+        if one is not None:  # most steps: one cheap substring test
+            if one not in text:
+                continue
+        elif several is not None and several.search(text) is None:
+            continue
+        text = pattern.sub(repl, text)
     return text
 
 

@@ -12,7 +12,7 @@ from calendar import monthrange
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
-from ..spec import Offset, Ongoing, Relative, Spec, Triggered
+from ..spec import Fixed, Offset, Ongoing, Relative, Spec, Triggered
 from ....errors import PhraseError
 
 # --- pieces
@@ -69,7 +69,7 @@ class _Vague:
     """A vague adverb (定期, 适时, 及时): a deadline only when nothing firmer is near."""
 
     word: str
-    spec: Ongoing
+    spec: Ongoing | Fixed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,7 @@ class _Event:
     sync_text: str | None = None     # "与文件同步": the same day is the aim, a window the limit
     window_text: str | None = None   # the window that closed the event, for the notes
     description: str | None = None   # the event's own words, kept for events the table does not name
+    weak: bool = False               # "审核后" read from any wording: a step before a firmer deadline, dropped beside one
 
     def with_window(self, window: _Window) -> _Event:
         if window.note:
@@ -97,8 +98,9 @@ class _Event:
                            notes=self.notes + (window.note,))
         return replace(self, offset=window.offset, open=False, window_text=window.text)
 
-    def promptly(self) -> _Event:
-        return replace(self, open=False, notes=self.notes + (_PROMPT_NOTE,))
+    def promptly(self, word: str = "及时") -> _Event:
+        """Closed by 及时 / 随时 after it: no window, the configured default applies."""
+        return replace(self, open=False, notes=self.notes + (_PROMPT_NOTE.format(word=word),))
 
     def finish(self) -> Spec:
         """The spec this event stands for, with the notes its reading needs."""
@@ -122,7 +124,9 @@ class _Event:
 
 _Piece: TypeAlias = Spec | _Event | _Window | _Start | _Note | _Vague | _Leftover
 
-_PROMPT_NOTE = "及时: promptly; no window stated, the configured default applies"
+_PROMPT_NOTE = "{word}: promptly; no window stated, the configured default applies"
+PROMPT_WORDS = ("及时", "即时", "随时")
+"""Vague words that, after an event, close it with no window ("发生…情况,及时更新")."""
 
 
 def _join(notes: list[str] | tuple[str, ...]) -> str | None:
@@ -148,14 +152,19 @@ KNOWN_FORMS_REF: list[tuple[str, ...]] = [()]
 
 class _Ctx:
     """One compilation: the phrase (for error messages), the plan year and, for 本月 / 下月, the
-    month of the document's date (``(year, month)`` of ``published``; None when not given)."""
+    month of the document's date (``(year, month)`` of ``published``; None when not given).
 
-    __slots__ = ("phrase", "plan_year", "this_month")
+    ``written`` is the last year the phrase wrote out ("2023年上半年完成招标,下半年开工建设"): a later date
+    without a year takes it, not the plan year, and is recorded in ``carried`` (the reading is flagged)."""
+
+    __slots__ = ("phrase", "plan_year", "this_month", "written", "carried")
 
     def __init__(self, phrase: str, plan_year: int | None, this_month: tuple[int, int] | None = None) -> None:
         self.phrase = phrase
         self.plan_year = plan_year
         self.this_month = this_month
+        self.written: int | None = None
+        self.carried: list[str] = []
 
     def error(self, code: str, message: str) -> PhraseError:
         forms = KNOWN_FORMS_REF[0] if code == "unknown-phrase" else ()
@@ -167,7 +176,12 @@ class _Ctx:
             year = int(token)
             if not _MIN_YEAR <= year <= _MAX_YEAR:
                 raise self.error("impossible-date", f"{what!r}: year {token} is outside {_MIN_YEAR}–{_MAX_YEAR}")
+            self.written = year
             return year
+        if token is None and self.written is not None and self.written != self.plan_year:
+            self.carried.append(f"{what}: no year of its own, read in {self.written} (written before it); "
+                                f"the plan year {self.plan_year} may be meant")
+            return self.written
         if self.plan_year is None:
             raise self.error("needs-plan-year",
                              f"{what!r} names no year and no plan year was given (pass plan_year / --plan-year)")

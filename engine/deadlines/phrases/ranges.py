@@ -82,3 +82,40 @@ def _b_year_range(m: re.Match[str], ctx: _Ctx) -> _Piece:
     if b < a:
         raise ctx.error("impossible-date", f"{m.group(0)!r}: the range ends before it starts")
     return Fixed(due=dt.date(b, 12, 31), start=dt.date(a, 1, 1))
+
+
+BOUNDARY = r"(?<![\d.])" + _Y.format(p="a") + r"(?P<am>\d{1,2})月底(?:、|或|至|到|-)?(?P<bm>\d{1,2})月初"
+""""7月底8月初": around the turn of a month."""
+
+
+def _b_boundary(m: re.Match[str], ctx: _Ctx) -> _Piece | None:
+    """"7月底8月初": around the turn of the month, read as a window from the 21st of the first month to
+    the 10th of the next (flagged: the end of the first month may be meant)."""
+    text, first, second = m.group(0), int(m.group("am")), int(m.group("bm"))
+    ctx.check_month(first, text)
+    ctx.check_month(second, text)
+    year = ctx.year(m.group("ay"), text)
+    start = dt.date(year, first, 21)
+    due = dt.date(year + (1 if second < first else 0), second, 10)
+    if (due - start).days > 62:  # "3月底、8月初": two dates, not one turn of a month (the date forms read them)
+        return None
+    return Fixed(due=due, start=start, ambiguous=True,
+                 note=f"{text}: around the turn of the month, read as {start}–{due}; the end of month {first} "
+                      "may be meant")
+
+
+QUARTER_RANGE = (_Y.format(p="a") + r"(?<!\d)第?(?P<aq>\d)(?:季度)?(?:至|到|-)" + _Y.format(p="b")
+                 + r"第?(?P<bq>\d)季度")
+""""第二季度至第四季度", "2至4季度": one window from the first quarter's start to the last one's end."""
+
+
+def _b_quarter_range(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    text, first, last = m.group(0), int(m.group("aq")), int(m.group("bq"))
+    if not (1 <= first <= 4 and 1 <= last <= 4):
+        raise ctx.error("impossible-date", f"{text!r}: there are four quarters")
+    a_year = ctx.year(m.group("ay"), text)
+    b_year = ctx.year(m.group("by"), text) if m.group("by") else a_year + (1 if last < first else 0)
+    start, due = dt.date(a_year, 3 * first - 2, 1), dt.date(b_year, 3 * last, monthrange(b_year, 3 * last)[1])
+    if due < start:
+        raise ctx.error("impossible-date", f"{text!r}: the range ends ({due}) before it starts ({start})")
+    return Fixed(due=due, start=start)

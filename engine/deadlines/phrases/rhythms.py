@@ -9,11 +9,24 @@ from dataclasses import replace
 from ..spec import Offset, Recurring
 from .pieces import _Ctx, _Piece, _Start
 
-_FREQ = {"月": "monthly", "季度": "quarterly", "半年": "semiannual", "年": "annual", "周": "weekly",
+_FREQ = {"月": "monthly", "季度": "quarterly", "季": "quarterly", "半年": "semiannual", "年": "annual", "周": "weekly",
          "日": "daily", "天": "daily", "工作日": "daily"}
 _WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
-_QUARTER_MONTH = {"首月": (1, 4, 7, 10), "首个月": (1, 4, 7, 10), "第1月": (1, 4, 7, 10), "第1个月": (1, 4, 7, 10),
-                  "末月": (3, 6, 9, 12), "末个月": (3, 6, 9, 12), "最后1个月": (3, 6, 9, 12)}
+_QUARTER_MONTH_WORDS = {"首": 1, "初": 1, "第1": 1, "中": 2, "中间": 2, "中间1": 2, "第2": 2, "末": 3, "第3": 3, "最后1": 3}
+"""A quarter's month by its place: 首月 / 初月 / 第1个月 (its first), 中间月 / 第2个月, 末月 / 最后1个月 (its last)."""
+
+
+def _quarter_months(word: str) -> tuple[int, ...]:
+    """"首个月" → (1, 4, 7, 10); "末月" → (3, 6, 9, 12)."""
+    place = _QUARTER_MONTH_WORDS[word.removesuffix("月").removesuffix("个")]
+    return tuple(range(place, 13, 3))
+
+
+def _interval(n: int, text: str, ctx: _Ctx) -> int:
+    """Every ``n``-th period, as the contract allows it (1..1000); "每2023周" is no rhythm."""
+    if not 1 <= n <= 1000:
+        raise ctx.error("unknown-phrase", f"{text!r}: a rhythm of every {n} periods")
+    return n
 
 
 def _season(m: re.Match[str], ctx: _Ctx) -> tuple[int, ...] | None:
@@ -33,6 +46,11 @@ def _b_rhythm(m: re.Match[str], ctx: _Ctx) -> _Piece:
         notes.append(f"{text}: half-monthly read as every second week (the contract has no twice-a-month rhythm)")
     elif m.group("per") == "工作日":
         notes.append(f"{text}: every working day, read as daily (the projection has no working-day rhythm)")
+    if m.group("part"):
+        notes.append(f"{text}: 初/中 (early / the middle of each period) names no day; read as its 上旬 / 中旬 "
+                     "(or that month)")
+    if m.group("ten") and text.endswith("前"):
+        notes.append(f"{text}: read as by the end of those ten days; 前 may mean before they begin")
     if m.group("wd") and text.endswith("前"):
         notes.append(f"{text}: read as by that weekday; 前 may mean before it (the day before)")
     return replace(spec, ambiguous=True, note="; ".join(notes)) if notes else spec
@@ -44,9 +62,7 @@ def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
         return Recurring(freq="weekly", interval=2, start=_start_date(m, ctx) if m.group("sy") else None)
     freq = _FREQ[per]
     months = _season(m, ctx)
-    interval = int(m.group("n")) if m.group("n") else 1
-    if interval < 1:
-        raise ctx.error("unknown-phrase", f"{text!r}: a rhythm of every {interval} periods")
+    interval = _interval(int(m.group("n")) if m.group("n") else 1, text, ctx)
     if m.group("end") and freq in ("daily", "weekly"):
         raise ctx.error("unknown-phrase", f"{text!r}: 底 (a month's end) does not read with a daily or weekly rhythm")
     day: int | str | None = "last" if m.group("end") else None
@@ -57,12 +73,15 @@ def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
     if m.group("qm"):
         if freq != "quarterly":
             raise ctx.error("unknown-phrase", f"{text!r}: 首月/末月 only read with 每季度")
-        months = _QUARTER_MONTH[m.group("qm")]
-    if m.group("am"):
+        months = _quarter_months(m.group("qm"))
+    if m.group("am") or m.group("aq") or m.group("ah"):
         if freq != "annual" or months is not None:
             raise ctx.error("unknown-phrase", f"{text!r}: a month after the rhythm only reads with 每年 (每年3月)")
-        months = (int(m.group("am")),)
-        ctx.check_month(months[0], text)
+        months, day = _period_of_year(m, ctx, day)
+    if m.group("ten"):  # "每月上旬": the 10th, 20th or last day of each month
+        if freq not in ("monthly", "annual") or (freq == "annual" and not m.group("am")):
+            raise ctx.error("unknown-phrase", f"{text!r}: 上旬/中旬/下旬 only read with 每月 or 每年M月")
+        day = _TEN_DAY[m.group("ten")]
     if m.group("d"):
         day = int(m.group("d"))
         if freq == "annual" and months and len(months) == 1:
@@ -71,15 +90,69 @@ def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
             raise ctx.error("unknown-phrase", f"{text!r}: a day of the month only reads with 每月 or 每年M月")
         elif not 1 <= day <= 31:
             raise ctx.error("impossible-date", f"{text!r}: there is no day {day} in a month")
+    if m.group("part"):  # "每月初", "每季度初", "每年中": early in (the middle of) each period
+        months, day = _early_or_middle(freq, m.group("part"), text, ctx)
     weekday = _WEEKDAYS[m.group("wd")] if m.group("wd") else None
     start = _start_date(m, ctx) if m.group("sy") else None
     return Recurring(freq=freq, months=months, day=day, start=start, interval=interval,  # type: ignore[arg-type]
                      weekday=weekday)
 
 
+_EARLY_MIDDLE: dict[tuple[str, str], tuple[tuple[int, ...] | None, int | str]] = {
+    ("monthly", "初"): (None, 10), ("monthly", "中"): (None, 20),
+    ("quarterly", "初"): ((1, 4, 7, 10), 10), ("quarterly", "中"): ((2, 5, 8, 11), "last"),
+    ("annual", "初"): ((1,), "last"), ("annual", "中"): ((6,), "last"),
+}
+"""每月初 → the 10th (上旬); 每季度初 → its first month's 10th; 每年初 → the end of January; 中 likewise."""
+
+
+def _early_or_middle(freq: str, part: str, text: str, ctx: _Ctx) -> tuple[tuple[int, ...] | None, int | str]:
+    if (freq, part) not in _EARLY_MIDDLE:
+        raise ctx.error("unknown-phrase", f"{text!r}: 初/中 only read with 每月, 每季度 or 每年")
+    return _EARLY_MIDDLE[(freq, part)]
+
+
+_TEN_DAY: dict[str, int | str] = {"上旬": 10, "中旬": 20, "下旬": "last"}
+
+
+def _period_of_year(m: re.Match[str], ctx: _Ctx, day: int | str | None) -> tuple[tuple[int, ...], int | str | None]:
+    """The month (and day) of 每年 + a month, a quarter or a half: "每年3月" → (3,); "每年第一季度" → (3,),
+    due at its end; "每年上半年" → (6,), due at its end."""
+    if m.group("aq"):
+        quarter = int(m.group("aq"))
+        if not 1 <= quarter <= 4:
+            raise ctx.error("impossible-date", f"{m.group(0)!r}: there is no quarter {quarter}")
+        return (3 * quarter,), "last"
+    if m.group("ah"):
+        return ((6,) if m.group("ah") == "上" else (12,)), "last"
+    month = int(m.group("am"))
+    ctx.check_month(month, m.group(0))
+    return (month,), day
+
+
 def _b_weekday(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"周六召开例会", "下周一报送": a weekly rhythm on that day."""
     return Recurring(freq="weekly", weekday=_WEEKDAYS[m.group("wd")])
+
+
+def _b_weekday_span(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"周一至周五": each day of a span of the week (working days); the contract has no weekday set: daily,
+    flagged."""
+    return Recurring(freq="daily", ambiguous=True,
+                     note=f"{m.group(0)}: each day of that span of the week, read as daily; it may say when "
+                          "something is open (office hours), not a duty")
+
+
+_WEEKLY = re.compile(r"每个?(?:周|星期)|[一1]周[一1]|周报")
+
+
+def _b_next_weekday(m: re.Match[str], ctx: _Ctx) -> _Piece | None:
+    """"每周五汇总,下周一报送": after a weekly rhythm, next week's day is a weekly rhythm on that day. Alone,
+    "下周一" is one day relative to an unknown today: declined (an unknown phrase)."""
+    if _WEEKLY.search(ctx.phrase) is None:
+        return None
+    return Recurring(freq="weekly", weekday=_WEEKDAYS[m.group("wd")], ambiguous=True,
+                     note=f"{m.group(0)} after a weekly rhythm: read as weekly on that day (the following week's)")
 
 
 _INTERVAL_FREQ = {"周": ("weekly", 1), "个周": ("weekly", 1), "个月": ("monthly", 1), "月": ("monthly", 1),
@@ -89,9 +162,7 @@ _INTERVAL_FREQ = {"周": ("weekly", 1), "个周": ("weekly", 1), "个月": ("mon
 def _b_interval(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"更新时间间隔不得超过2周": at most N apart, read as every N (the latest each one may fall)."""
     freq, _ = _INTERVAL_FREQ[m.group("u")]
-    n = int(m.group("n"))
-    if n < 1:
-        raise ctx.error("unknown-phrase", f"{m.group(0)!r}: an interval of {n}")
+    n = _interval(int(m.group("n")), m.group(0), ctx)
     return Recurring(freq=freq, interval=n, note=f"{m.group(0)}: at most {n} apart, read as every {n}")  # type: ignore[arg-type]
 
 
@@ -112,9 +183,7 @@ def _b_cadence(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"周调度、月通报", "一季度一督办", "双周例会", "逐月", "2个月召开1次": a working rhythm named by its period."""
     per = m.group("per")
     freq = _CADENCE_FREQ[per]
-    interval = 2 if per in ("半月", "双周") else int(m.group("n") or 1)
-    if interval < 1:
-        raise ctx.error("unknown-phrase", f"{m.group(0)!r}: a rhythm of every {interval} periods")
+    interval = _interval(2 if per in ("半月", "双周") else int(m.group("n") or 1), m.group(0), ctx)
     if per == "半月":
         return Recurring(freq="weekly", interval=2, ambiguous=True,
                          note=f"{m.group(0)}: half-monthly read as every second week")
@@ -139,9 +208,9 @@ def _start_date(m: re.Match[str], ctx: _Ctx) -> dt.date:
             raise ctx.error("impossible-date", f"{m.group(0)!r}: there is no quarter {quarter}")
         month = 3 * int(quarter) - 2
     else:
-        month = int(m.group("sm") or 1)
+        month = int(m.group("sm") or m.groupdict().get("sm2") or 1)
     ctx.check_month(month, m.group(0))
-    return ctx.date(ctx.year(m.group("sy"), m.group(0)), month, int(m.group("sd") or 1), m.group(0))
+    return ctx.date(ctx.year(m.group("sy"), m.group(0)), month, int(m.groupdict().get("sd") or 1), m.group(0))
 
 
 def _b_start(m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -149,7 +218,7 @@ def _b_start(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return _Start(date=_start_date(m, ctx), text=m.group(0), dated=m.group("sd") is not None)
 
 
-_PAIR = re.compile(r"(?P<label>[^\d,;:()年月日每季前底内起]{1,4}?)(?P<m>\d{1,2})月")
+_PAIR = re.compile(r"(?P<label>[^\d,;:()年月日每季前底内起、和及与]{1,4}?)(?P<m>\d{1,2})月")
 
 
 def _b_pairs(m: re.Match[str], ctx: _Ctx) -> _Piece:
