@@ -1,0 +1,150 @@
+"""The phrase compiler against a second blind corpus, gathered and labelled this session.
+
+``tests/fixtures/phrases/heldout2/`` holds real phrases from government documents used by neither
+the development corpus nor the first held-out corpus: ``a.jsonl`` (economy, agriculture,
+environment, housing, transport, energy, water, commerce, culture) and ``b.jsonl`` (supervision and
+督办 rules, 人大建议/政协提案 handling, business environment, education, health, civil affairs,
+emergency management, market regulation, finance, statistics), each gathered by a different person
+with the ``search`` tool. Every label was written before the compiler was run on any of them
+(``heldout2/SOURCES-a.md``, ``SOURCES-b.md``); the engineer changing the grammar never opened this
+folder.
+
+It was scored as a whole, as the judge, against two grammars: the one that landed at the end of
+the previous session, and the one after this session's study of the development and first
+held-out corpora (a helper's test run printed the failing floor line once, nothing more):
+
+| grammar | correct | flagged | refused | wrong |
+|---|---|---|---|---|
+| previous session (stop 18) | 144 (62.9 %) | 21 | 44 | 20 (8.7 %) |
+| after the first-corpora families | 147 (64.2 %) | 23 | 40 | 19 (8.3 %) |
+
+The families learnt from the first corpora barely moved it: accuracy on documents never seen is
+the product's real figure, and it is far from issue 12's bound. Then each row got a ``split``
+fixed by a stable hash of its id (the first byte of sha256(id) even → "tune", odd → "blind"):
+grammar work may read the **tune** half's misses; the **blind** half is scored only to report.
+
+| half | grammar | correct | flagged | refused | wrong |
+|---|---|---|---|---|---|
+| tune (116) | after the first-corpora families | 72 | 16 | 17 | 11 |
+| blind (113) | after the first-corpora families | 75 | 7 | 23 | 8 |
+
+The floors below are the latest figures rounded (correct down, wrong up to the next whole percent):
+a ratchet. The strict expected failure turns red when the blind wrong share is within 1 %.
+
+Never tune the grammar to the blind half; gather a fresh blind set before claiming new figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from typing import Any
+
+import pytest
+from duban.engine.deadlines.phrases import compile_phrase
+
+import phrase_scoring as ps
+
+FOLDER = ps.FIXTURES / "heldout2"
+FILES = ("a.jsonl", "b.jsonl")
+ROWS = [row for name in FILES for row in ps.load_corpus(f"heldout2/{name}")]
+EARLIER = ps.load_corpus() + ps.load_corpus("heldout/corpus.jsonl")
+
+# (correct, wrong, total) per half, as last measured (see the module docstring).
+MEASURED = {"tune": (72, 11, 116), "blind": (75, 8, 113), "all": (147, 19, 229)}
+FLOORS = {half: (math.floor(c * 100 / n) / 100, math.ceil(w * 100 / n) / 100) for half, (c, w, n) in MEASURED.items()}
+WRONG_TARGET = 0.01
+
+KEYS = {"id", "phrase", "context", "plan_year", "published", "expect", "ambiguous", "note", "source", "split"}
+KINDS = {"fixed", "recurring", "ongoing", "triggered", "relative", "composite"}
+
+
+@pytest.fixture(scope="module")
+def score() -> ps.Score:
+    return ps.score(ROWS, compile_phrase)
+
+
+@pytest.fixture(scope="module")
+def halves() -> dict[str, ps.Score]:
+    return {half: ps.score([r for r in ROWS if r["split"] == half], compile_phrase) for half in ("tune", "blind")}
+
+
+def _half(row_id: str) -> str:
+    """The split a row belongs to, fixed by its id alone."""
+    return "tune" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "blind"
+
+
+def _dates(expect: dict[str, Any]) -> list[str]:
+    parts = expect.get("parts", [expect])
+    return [part[key] for part in parts for key in ("due", "start", "until") if part.get(key)]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_line_parses(name: str) -> None:
+    lines = [line for line in (FOLDER / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    prefix = name[0]
+    assert len(lines) >= 100
+    for n, line in enumerate(lines, 1):
+        row = json.loads(line)
+        assert set(row) == KEYS, (name, n, sorted(set(row) ^ KEYS))
+        assert row["id"] == f"{prefix}{n:04d}", row["id"]
+        assert row["split"] == _half(row["id"]), row["id"]
+        assert isinstance(row["phrase"], str) and row["phrase"].strip(), row["id"]
+        assert row["context"] in {"cell", "clause"}, row["id"]
+        assert isinstance(row["plan_year"], int) and 2015 <= row["plan_year"] <= 2025, row["id"]
+        if row["published"] is not None:
+            dt.date.fromisoformat(row["published"])
+        assert isinstance(row["ambiguous"], bool), row["id"]
+        assert set(row["source"]) == {"title", "issuer", "url", "date"}, row["id"]
+        assert row["source"]["title"] and row["source"]["issuer"], row["id"]
+        if row["expect"] is not None:
+            assert row["expect"]["kind"] in KINDS, row["id"]
+            for value in _dates(row["expect"]):
+                dt.date.fromisoformat(value)
+
+
+def test_no_phrase_seen_before() -> None:
+    phrases = [row["phrase"] for row in ROWS]
+    assert len(set(phrases)) == len(phrases)
+    assert set(phrases).isdisjoint({row["phrase"] for row in EARLIER})
+
+
+def test_documents_are_new() -> None:
+    """No URL or title of the earlier corpora; many documents, at most a handful of rows each."""
+    listed = "".join((ps.FIXTURES / p).read_text(encoding="utf-8") for p in ("SOURCES.md", "heldout/SOURCES.md"))
+    urls = set(re.findall(r"https?://[^\s|)]+", listed))
+    mine = {row["source"]["url"] for row in ROWS if row["source"]["url"]}
+    assert mine.isdisjoint(urls)
+    assert mine.isdisjoint({row["source"]["url"] for row in EARLIER if row["source"].get("url")})
+    titles = [row["source"]["title"] for row in ROWS]
+    assert len(set(titles)) >= 100
+    assert max(titles.count(t) for t in set(titles)) <= 6
+
+
+def test_the_folder_holds_only_the_listed_files() -> None:
+    assert sorted(p.name for p in FOLDER.glob("*.jsonl")) == sorted(FILES)
+    assert (FOLDER / "SOURCES-a.md").is_file() and (FOLDER / "SOURCES-b.md").is_file()
+
+
+def test_accuracy_does_not_regress(score: ps.Score, halves: dict[str, ps.Score]) -> None:
+    assert score.total == MEASURED["all"][2]
+    for half, result in (("all", score), *halves.items()):
+        correct, wrong = FLOORS[half]
+        assert result.total == MEASURED[half][2], half
+        assert result.share("correct") >= correct, (half, result.summary())
+        assert result.share("wrong") <= wrong, (half, result.summary())
+
+
+@pytest.mark.xfail(strict=True, reason="the wrong share on the blind half is above issue 12's 1 % bound")
+def test_blind_wrong_within_the_issue_bound(halves: dict[str, ps.Score]) -> None:
+    assert halves["blind"].share("wrong") <= WRONG_TARGET, halves["blind"].summary()
+
+
+def test_every_refusal_says_why(score: ps.Score) -> None:
+    for verdict in score.verdicts:
+        if verdict.got is None:
+            assert verdict.reason, verdict
+
