@@ -125,6 +125,27 @@ FLAGGED: list[tuple[str, dict[str, Any]]] = [
     ("每季度初", {"kind": "recurring", "freq": "quarterly", "months": [1, 4, 7, 10], "day": 10}),
     # about a date
     ("6月底前后", {"kind": "fixed", "due": "2020-06-30"}),
+    # heldout2 tune families (fourth pass): dates that may say when something is or was, not a duty's due
+    ("已于3月20日前完成报送", {"kind": "fixed", "due": "2020-03-20"}),              # a report of work done
+    ("6月底前全面完成了整改任务", {"kind": "fixed", "due": "2020-06-30"}),
+    ("截至2020年6月底,全市累计建成基站1200个", {"kind": "fixed", "due": "2020-06-30"}),  # a statistic as of a date
+    ("对2020年10月底前竣工的项目开展验收", {"kind": "fixed", "due": "2020-10-31"}),   # a date qualifying a noun
+    ("实施期限为2020年-2022年", {"kind": "fixed", "start": "2020-01-01", "due": "2022-12-31"}),  # a plan's period
+    ("水稻适宜播种期为4月下旬至5月上旬", {"kind": "fixed", "start": "2020-04-21", "due": "2020-05-10"}),  # a season
+    ("力争一季度实现开门红", {"kind": "fixed", "due": "2020-03-31"}),                # a hoped-for result
+    # 一 mistaken for a dash between two dates: a range, flagged
+    ("6月10日一6月20日开展自查", {"kind": "fixed", "start": "2020-06-10", "due": "2020-06-20"}),
+    # N月一X: every N months (or month N), the first not given; 双月: every second month or the even months
+    ("三月一调度一通报", {"kind": "recurring", "freq": "monthly", "interval": 3}),
+    ("双月考核", {"kind": "recurring", "freq": "monthly", "interval": 2}),
+    ("每双月末报送", {"kind": "recurring", "freq": "annual", "months": [2, 4, 6, 8, 10, 12], "day": "last"}),
+    # a campaign's length, or years of work, counted from the document
+    ("通过五年奋斗", {"kind": "relative", "anchor": "plan_published", "offset": {"years": 5}}),
+    ("开展为期两个月的专项行动", {"kind": "relative", "anchor": "plan_published", "offset": {"months": 2}}),
+    # the day after receiving something
+    ("接到群众投诉的次日反馈", {"kind": "triggered", "offset": {"days": 1}}),
+    # this winter and next spring
+    ("今冬明春完成冬修水利", {"kind": "fixed", "due": "2021-05-31"}),
 ]
 
 
@@ -190,6 +211,21 @@ CONFIDENT: list[tuple[str, dict[str, Any]]] = [
     # standing updates
     ("常态更新", {"kind": "ongoing", "until": None}),
     ("信息产生后即时更新", {"kind": "triggered", "offset": None}),
+    # heldout2 tune families (fourth pass): a year beside a target is due at that year's end (a baseline
+    # year after 比 is no due date); the year's report by a date is what is due, not a yearly rhythm
+    ("确保2020年全市新增就业5万人", {"kind": "fixed", "due": "2020-12-31"}),
+    ("2021年单位GDP能耗比2020年下降3%", {"kind": "fixed", "due": "2021-12-31"}),
+    ("2022年至2024年,全市完成造林10万畝", {"kind": "fixed", "start": "2022-01-01", "due": "2024-12-31"}),
+    ("于2020年11月30日前将年度总结报市政府", {"kind": "fixed", "due": "2020-11-30"}),
+    ("12月20日前报送年度报告", {"kind": "fixed", "due": "2020-12-20"}),
+    # 长效机制 names a mechanism, not open-ended work; 一批 counts projects, it is no rhythm
+    ("9月底前完成整治,建立长效管理机制", {"kind": "fixed", "due": "2020-09-30"}),
+    ("力争二季度一批重点项目开工", {"kind": "fixed", "due": "2020-06-30"}),
+    # lists of working rhythms; a window's length in parentheses; the next month's day
+    ("周会商、月讲评、季评比", {"kind": "composite", "parts": [{"kind": "recurring", "freq": f}
+                                                     for f in ("weekly", "monthly", "quarterly")]}),
+    ("公示时间为2020年9月1-7日(7天)", {"kind": "fixed", "start": "2020-09-01", "due": "2020-09-07"}),
+    ("每月工作情况于下个月5日前报送", {"kind": "recurring", "freq": "monthly", "lag": {"days": 5}}),
 ]
 
 
@@ -220,6 +256,12 @@ def test_no_reading_is_guessed(phrase: str) -> None:
     ("年满18—22周岁", {"kind": "triggered"}),                               # ages, not a window
     ("一季度季后10日、二季度季后9日", {"kind": "recurring"}),                  # each quarter's own date
     ("遇节假日顺延,10月1日前", {"kind": "composite"}),                     # 遇节假日 is no condition event
+    ("截至9月底,全县累计签约项目59个", {"kind": "fixed", "due": "2020-09-30"}),   # a statistic, not a duty
+    ("已于2020年5月31日前上报", {"kind": "fixed", "due": "2020-05-31"}),          # done already
+    ("包括6月底以前办理答复的建议", {"kind": "fixed", "due": "2020-06-30"}),       # which suggestions
+    ("规划期限为2021年-2035年", {"kind": "fixed", "start": "2021-01-01", "due": "2035-12-31"}),
+    ("4月1日一4月30日", {"kind": "composite"}),                              # 一 is a dash, not two dates
+    ("两月一签约", {"kind": "recurring", "freq": "monthly"}),                 # every second month
 ])
 def test_no_confident_misreading(phrase: str, not_expected: dict[str, Any]) -> None:
     try:
@@ -248,7 +290,8 @@ FUZZ_TOKENS = ("每年", "每月", "每周", "季度", "季后", "第", "、", "
                "末", "遇", "发生", "情况", "的", "及时", "随时", "下周", "周一", "周五", "之日起", "本公告", "自", "止",
                "成立", "周年", "新中国", "建党", "任务", "完成", "全年", "年度", "上一", "按需", "更新", "期为",
                "个工作日", "内", "分别于", "三", "四", "次年", "0", "1", "2", "5", "9", "12", "31", "128", "2023",
-               "2031", "20231230")
+               "2031", "20231230", "截至", "已于", "完成了", "建成的", "一", "双月", "为期", "半年", "次日", "收到",
+               "今冬明春", "比", "%", "万", "个", "规划期限为", "适宜", "期为", "开门红", "长效机制", "总结", "(5天)")
 
 
 @settings(max_examples=300, deadline=None)

@@ -27,6 +27,12 @@ grammar work may read the **tune** half's misses; the **blind** half is scored o
 |---|---|---|---|---|---|
 | tune (116) | after the first-corpora families | 72 | 16 | 17 | 11 |
 | blind (113) | after the first-corpora families | 75 | 7 | 23 | 8 |
+| tune (116) | after the tune half's families | 99 | 15 | 2 | 0 |
+| blind (113) | after the tune half's families (scored once) | 77 (68.1 %) | 9 | 19 | 8 (7.1 %) |
+
+Studying the tune half took it from 62 % to 85 % correct and cleared its wrong readings; on the
+blind half it moved two rows. The families learnt are real but the space of phrasings is wider
+than any sample read so far: the next round needs more documents, not more rules.
 
 The floors below are the latest figures rounded (correct down, wrong up to the next whole percent):
 a ratchet. The strict expected failure turns red when the blind wrong share is within 1 %.
@@ -54,7 +60,7 @@ ROWS = [row for name in FILES for row in ps.load_corpus(f"heldout2/{name}")]
 EARLIER = ps.load_corpus() + ps.load_corpus("heldout/corpus.jsonl")
 
 # (correct, wrong, total) per half, as last measured (see the module docstring).
-MEASURED = {"tune": (72, 11, 116), "blind": (75, 8, 113), "all": (147, 19, 229)}
+MEASURED = {"tune": (99, 0, 116), "blind": (77, 8, 113), "all": (176, 8, 229)}
 FLOORS = {half: (math.floor(c * 100 / n) / 100, math.ceil(w * 100 / n) / 100) for half, (c, w, n) in MEASURED.items()}
 WRONG_TARGET = 0.01
 

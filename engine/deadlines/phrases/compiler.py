@@ -12,6 +12,7 @@ from functools import lru_cache
 from ..spec import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
 from ....errors import CalendarYearMissing, PhraseError
 from ..offsets import OffsetRangeError, WorkdayCounter, add_offset
+from .facts import QUALIFIER, fact_doubts
 from .forms import _FORMS, KEY_FORMS, KEYS_BY_CHAR
 from .normalise import normalise
 from .pieces import PROMPT_WORDS, _Ctx, _Event, _join, _Leftover, _Note, _Piece, _Start, _Vague, _Window, _with_notes
@@ -23,15 +24,16 @@ _CLAUSE_SPLIT = re.compile(r"([,;:。]+)")
 """Clauses with their breaks: a label before a colon ("放假安排:") says what the dates after it are."""
 _TIME_WORD = re.compile(
     r"(?<![\d.A-Za-z])(?<!附件)(?<!附表)(?<!编号)\d(?![\d.]*(?:次|个(?!工作日|月|小时|周)|人|家|条|件|项|篇|名|万|亿|千|%|倍|批|所|户|座|公里|米|元|以上|周年"
-    r"|[A-Za-z]|比|房|室|楼|层|号楼))"
+    r"|亩|吨|辆|公顷|平方米|[A-Za-z]|比|房|室|楼|层|号楼))"
     r"|年|月|季度|半年|工作日|小时|旬|之日|周[一二三四五六日天]")
 """Words that carry time: a part of a clause holding one must be read, never dropped. A number
 that counts things ("100个社区", "800人", "不少于1次"), names a thing ("5G", "附件2", "415房间") or
 makes a ratio ("1:3比例", read "1比3") is not one."""
-_NAMING = re.compile(r"(?:本|上1?个?|去|前1)(?:年|月|周|季度)(?![底内前初中上下旬\d])"
+_NAMING = re.compile(r"(?:本|上1?个?|去|前1|各)(?:年|月|周|季度)(?![底内前初中上下旬\d])"
                      r"|(?<![\d今本当明次每全上下])年(?=工作|目标|任务|总结|报告|计划|指标|考核|空气)")
 """Time words that name a period's contents ("对本月所有项目", "本年工作总结", "年空气质量指标",
 "申报上一年度租房补贴", "去年"), not a deadline: left-over text holding only these may be dropped."""
+_NAMING_CHARS = ("本", "年", "上", "各")
 _SOFT_HEDGES = re.compile(r"原则上|力争|争取|力求|尽量|尽可能")
 _COUNT = re.compile(r"(?:不少于|不低于|至少)要?[^\d,;:。()]{0,8}?(?P<n>\d+)次")
 _MANY = re.compile(r"(?<!\d)(?P<n>\d+)次以上|(?:不少于|不低于|至少)(?P<n2>\d+)次")
@@ -42,9 +44,10 @@ _APPROX = re.compile(r"(?<=[\d日月底旬年])(?:前后|左右)")
 _PERIOD_OF = re.compile(r"放假|假期|休假|期间|活动时间")
 """A window that says when something *is* (a holiday, an inspection, an activity): maybe not a duty's."""
 _REPORT_NAMES = re.compile(r"(?:年|季|月|半年)度?报(?![送批备名])|报表")
+_YEAR_REPORT = re.compile(r"(?<![每\d上去])年(?:总结|报告|报(?![送批备名]))")
 _BARE_PERIOD = re.compile(r"(?<![\d每按逐])(?:季度|半年|月|年|周|旬)")
 _YEAR_LABEL = re.compile(r"(?<![\d.])(?P<y>\d{4})年")
-_ANY_DOUBT = re.compile(r"预|于|前后|左右|假|期间|活动时间|报")
+_ANY_DOUBT = re.compile(r"预|于|前后|左右|假|期间|活动时间|报|总结")
 """One cheap search before the doubt patterns (:func:`_doubts`): most clauses hold none of them."""
 _BEFORE_WORDS = re.compile(r"每(?:年|月|季度|周)(?:的)?(?P<x>[^\d,;:()每底内前月日旬]{1,8}?)前")
 """A rhythm due before something that names no day ("每年汛期前", "每月例会前")."""
@@ -52,6 +55,15 @@ _START_AFTER = ("自", "从")
 _PERIOD_LABEL = re.compile(r"^(?:第?\d季度|\d{1,2}月|[上下]半年|年底)为")
 """A period naming the date after it, inside parentheses: "每季度末月20日前(四季度为12月15日前)"."""
 _THIS_MONTH = re.compile(r"[本下]月")
+_ONE_DASH = re.compile(r"(?<=\d日)一(?=\d)|(?<=\d月)一(?=\d{1,2}月)")
+"""一 between two dates, a dash the extraction or the typist mistook ("6月5日一6月30日"): a range, flagged."""
+_LENGTH = re.compile(r"\d{1,3}个?(?:工作日|天|日)")
+"""A window's length in parentheses after it ("7月12-16日(5个工作日)"): it restates the window."""
+_BASELINE = re.compile(r"(?:比|较|相比|与)\d{4}年(?:相比|比)?")
+"""A baseline year ("比2015年削减3%"): what a target is measured against, not when it is due."""
+_TARGET = re.compile(r"\d(?:[\d.]*)(?:%|万|亿|个|户|家|所|人次|人|辆|吨|亩|公里|千米|平方米|座|项|条|套)"
+                     r"|不低于|不少于|达到|以上|削减|降低|下降|提高|增长|控制在|实现|建成|完成")
+"""A target a year's clause sets (a count, a share, a goal verb): "2018年全县秸秆综合利用率不低于84%"."""
 
 
 def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_Piece]:
@@ -92,7 +104,7 @@ def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_
                 and clause[:m.start()].endswith("(") and ")" in clause[end:end + 2]):
             return [*left[:-1], *_beside(left[-1], piece, "(" + m.group(0) + ")"), *_scan(clause[end:], ctx, present)]
         return [*left, *read, *_scan(clause[end:], ctx, present)]
-    rest = _NAMING.sub("", clause) if "本" in clause or "年" in clause or "上" in clause else clause
+    rest = _NAMING.sub("", clause) if any(w in clause for w in _NAMING_CHARS) else clause
     if _TIME_WORD.search(rest):
         return [_leftover(clause, rest, ctx)]
     return []
@@ -101,6 +113,7 @@ def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_
 def _leftover(clause: str, rest: str, ctx: _Ctx) -> _Leftover:
     """Unread words holding time words: a year labelling the clause, or bare period words, may be
     weighed against the clause's reading (:func:`_settle`); anything else is an unknown phrase."""
+    rest = _BASELINE.sub("", rest) if "年" in rest else rest
     years = _YEAR_LABEL.findall(rest)
     if len(years) == 1 and not _TIME_WORD.search(_BARE_PERIOD.sub("", _YEAR_LABEL.sub("", rest))):
         return _Leftover(text=clause, year=int(years[0]))
@@ -116,6 +129,8 @@ def _narrowed(piece: Fixed | Recurring, clause: str, at: int, ctx: _Ctx) -> tupl
     close = clause.find(")", at)
     if close < 0:
         return [piece], at
+    if isinstance(piece, Fixed) and piece.start is not None and _LENGTH.fullmatch(clause, at + 1, close):
+        return [_with_notes(piece, [f"{clause[at:close + 1]}: the window's length"])], close + 1
     try:
         inner_text = _PERIOD_LABEL.sub("", clause[at + 1:close], count=1)  # "(四季度为12月15日前)"
         inner = [p for p in _scan(inner_text, ctx) if not isinstance(p, _Leftover)]
@@ -161,6 +176,9 @@ def _own_date(rhythm: Recurring, date: Fixed, text: str) -> list[_Piece] | None:
             Recurring(freq="annual", months=(date.due.month,), day=date.due.day, ambiguous=True, note=note)]
 
 
+_QUALIFIES = "the date says which things (a qualifier), not when a duty is due"
+
+
 def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) -> _Piece:
     """A date read with the words right around it: 起 / 以后 make it a start; 为 a stated fact."""
     after = clause[m.end():]
@@ -174,6 +192,10 @@ def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) ->
         raise ctx.error("unknown-phrase", f"{clause!r}: '…后' after a date is a start, not a deadline")
     if after.startswith(("起", "开始")) and piece.start is None:
         return _Start(date=piece.due, text=m.group(0) + "起", dated=True)
+    qualifier = QUALIFIER.match(after)
+    if qualifier is not None:
+        return replace(piece, ambiguous=True, note=_join([piece.note or "", f"{m.group(0)}{qualifier.group(0)}: "
+                                                          f"{_QUALIFIES}"]))
     if after.startswith("为") and not after.startswith(("为止", "为期", "为准")):
         return replace(piece, ambiguous=True, note=_join([
             piece.note or "", f"{m.group(0)}为{after[1:9]}: the dates say when something is (a fact or a "
@@ -198,7 +220,7 @@ def _read_clause(clause: str, ctx: _Ctx, label: str = "") -> list[_Piece]:
     pieces = _yearly_list(_settle(_scan(clause, ctx), ctx), ctx)
     if many is not None:
         pieces = [_several(p, many.group(0)) for p in pieces]
-    pieces = _doubts(pieces, label + clause)
+    pieces = fact_doubts(_doubts(pieces, label + clause), clause)
     firm = [p for p in pieces if not isinstance(p, _Vague)]
     if firm and len(firm) < len(pieces):
         # "每月定期发布" / "…后及时转发": the vague word adds nothing to the firm deadline beside it,
@@ -261,12 +283,26 @@ def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
         return pieces
     read = [p for p in pieces if not isinstance(p, _Leftover)]
     if not any(isinstance(p, (Spec, _Event, _Window, _Start)) for p in read):
-        raise ctx.error("unknown-phrase", f"cannot read {left[0].text!r} (no known form matches it)")
+        target = _year_target(left)
+        if target is None:
+            raise ctx.error("unknown-phrase", f"cannot read {left[0].text!r} (no known form matches it)")
+        return [target]
     years = {d.year for p in read if isinstance(p, Fixed) for d in (p.due, p.start) if d is not None}
     doubtful = [x.text for x in left if x.year is None or years != {x.year}]
     if not doubtful:
         return read
     return _flag(read, f"also says {'; '.join(doubtful)!r}, which is not read as a deadline: confirm the reading")
+
+
+def _year_target(left: list[_Leftover]) -> Fixed | None:
+    """"全市2020年改造老旧小区49个": a clause whose only time word is a year, beside a target, is due at
+    that year's end (None when the clause sets no target)."""
+    if len(left) != 1 or left[0].year is None:
+        return None
+    year, text = left[0].year, left[0].text
+    if _TARGET.search(_YEAR_LABEL.sub("", _BASELINE.sub("", text))) is None:
+        return None
+    return Fixed(due=dt.date(year, 12, 31), note=f"{year}年 with a target: due at that year's end")
 
 
 def _flag(pieces: list[_Piece], note: str) -> list[_Piece]:
@@ -299,7 +335,20 @@ def _doubts(pieces: list[_Piece], clause: str) -> list[_Piece]:
         pieces = out
     if _REPORT_NAMES.search(clause):
         pieces = _report_names(pieces)
+    if "每" not in clause and _YEAR_REPORT.search(clause):
+        pieces = _year_report(pieces, clause)
     return pieces
+
+
+def _year_report(pieces: list[_Piece], clause: str) -> list[_Piece]:
+    """"12月31日前将年度总结上报": the year's report names what is due by the one date beside it, not a rhythm."""
+    dates = [p for p in pieces if isinstance(p, Fixed) and p.start is None]
+    names = [p for p in pieces if isinstance(p, Recurring) and p.freq == "annual" and _bare(p)]
+    if len(dates) != 1 or not names:
+        return pieces
+    name = _YEAR_REPORT.search(clause)
+    note = f"{name.group(0) if name else '年报'}: names the report due by the date, not a yearly rhythm"
+    return [_with_notes(p, [note]) if p is dates[0] else p for p in pieces if p not in names]
 
 
 def _before_something(pieces: list[_Piece], clause: str) -> list[_Piece]:
@@ -500,6 +549,9 @@ def _months_on_rhythm(rhythm: Recurring, dates: list[Fixed]) -> tuple[int, ...] 
 def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | None = None) -> DeadlineSpec:
     ctx = _Ctx(phrase, plan_year, this_month)
     text = normalise(phrase)
+    dashed = _ONE_DASH.search(text) is not None
+    if dashed:
+        text = _ONE_DASH.sub("-", text)
     pieces: list[_Piece] = []
     label = condition = ""
     chunks = _CLAUSE_SPLIT.split(text)  # clause, break, clause, break, …, clause
@@ -515,6 +567,9 @@ def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | N
             pieces.extend(read)
         label = clause if i + 1 < len(chunks) and ":" in chunks[i + 1] else ""
         condition = _condition(clause) if "的" in clause else ""
+    pieces = _without_qualifiers(pieces)
+    if dashed:
+        pieces = _flag(pieces, "一 between two dates read as a dash (a range): confirm")
     if "顺延" in text:  # 遇节假日顺延: a due date on a rest day moves to the next working day
         pieces = [replace(p, roll="next_workday") if isinstance(p, Fixed) else p for p in pieces]
     if plan_year is not None:  # "2000年底前建成的小区" in a 2023 plan: a date long past is a fact
@@ -522,6 +577,14 @@ def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | N
                                   "perhaps a fact rather than a deadline"], ambiguous=True)
                   if isinstance(p, Fixed) and p.due.year < plan_year else p for p in pieces]
     return _combine(pieces, ctx)
+
+
+def _without_qualifiers(pieces: list[_Piece]) -> list[_Piece]:
+    """"到十四五期末,完成2000年底前建成的小区改造": a date qualifying a noun goes beside another reading."""
+    qualifiers = [p for p in pieces if isinstance(p, Fixed) and p.note and _QUALIFIES in p.note]
+    if qualifiers and any(isinstance(p, Spec) and p not in qualifiers for p in pieces):
+        return [p for p in pieces if p not in qualifiers]
+    return pieces
 
 
 def _condition(clause: str) -> str:

@@ -209,12 +209,20 @@ def _b_anniversary(m: re.Match[str], ctx: _Ctx) -> _Piece:
 _CN_ORDINAL = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 
 
+def _b_winter_spring(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"今冬明春": this winter and next spring; by the end of next spring (May), flagged."""
+    year = ctx.year(None, m.group(0)) + 1
+    return Fixed(due=dt.date(year, 5, 31), ambiguous=True,
+                 note=f"{m.group(0)}: this winter and next spring, read as by the end of May {year}; or the end of "
+                      f"March (before spring ploughing), or the window from December")
+
+
 def _b_five_year(m: re.Match[str], ctx: _Ctx) -> _Piece | None:
     """"“十四五”期间", "十四五末": the N-th five-year plan runs from 1951 + 5N to 1955 + 5N (十四五: 2021–2025).
     Its period is a window; 末 (its end) the last day."""
     n = 10 + _CN_ORDINAL[m.group("n")]
     first, last = 1951 + 5 * n, 1955 + 5 * n
-    if (m.group("part") or "").startswith("末"):
+    if (m.group("part") or "").endswith("末") or m.group("part") == "末期":
         return Fixed(due=dt.date(last, 12, 31))
     return Fixed(due=dt.date(last, 12, 31), start=dt.date(first, 1, 1),
                  note=f"{m.group(0)}: the five-year plan's period {first}–{last}")

@@ -73,6 +73,11 @@ def _b_wait(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return event.promptly(m.group("prompt")) if m.group("prompt") else event
 
 
+def _b_next_day(m: re.Match[str], ctx: _Ctx) -> _Piece:
+    """"收到办结工单的次日回访": the day after the event."""
+    return _event(m.string[m.start():m.end("ev")], offset=Offset(unit="days", amount=1))
+
+
 def _b_since(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return _event(m.group("ev"), open_note=f"{m.group(0)} states no window after the event: "
                                            "the configured default applies")

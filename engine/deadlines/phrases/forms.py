@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from .dates import (_b_anniversary, _b_five_year, _b_half, _b_holiday, _b_iso, _b_month, _b_noisy_date,
+from .dates import (_b_anniversary, _b_winter_spring, _b_five_year, _b_half, _b_holiday, _b_iso, _b_month, _b_noisy_date,
                     _b_quarter, _b_quarter_after, _b_target, _b_this_month, _b_year_before, _b_year_end, _b_year_part)
 from .events import (_VERBS, _b_after, _b_after_any, _b_after_window, _b_condition, _b_extend, _b_immediately,
-                     _b_no_deadline, _b_since, _b_since_any, _b_sync, _b_wait, _b_window, _b_window_range)
+                     _b_next_day, _b_no_deadline, _b_since, _b_since_any, _b_sync, _b_wait, _b_window, _b_window_range)
 from .hedges import (_b_ongoing, _b_qualifier, _b_rules, _b_since_until, _b_span, _b_total, _b_vague, _b_whole_year,
                      _b_year_ongoing, _b_year_tasks)
 from .pieces import KNOWN_FORMS_REF, _Ctx, _Piece
@@ -65,8 +65,8 @@ _FORMS: tuple[_Form, ...] = (
           "自…起施行 / 按规定时限: no deadline (an effective date; a limit set elsewhere): refused",
           "自2008年5月1日起施行", "按规定时限"),
     # -- triggered and relative: an event, then (maybe) a window
-    _form("lag", ("后", "次月", "下月"),
-          r"(?<![\d第度])(?:每个?)?(?:(?P<per>月|季度|季|半年|年)(?:结束)?后|次月|下月)(?P<n>\d{1,3})(?P<u>个?工作日|日|天)(?:内|前)?",
+    _form("lag", ("后", "次月", "下月", "下1个月", "下个月"),
+          r"(?<![\d第度])(?:每个?)?(?:(?P<per>月|季度|季|半年|年)(?:结束)?后|次月|下1?个?月)(?P<n>\d{1,3})(?P<u>个?工作日|日|天)(?:内|前)?",
           _b_lag,
           "次月N日前 / 月后N日前 / 每季度结束后N日内: recurring with a lag after each period's end",
           "次月5日前", "每季度结束后10日内"),
@@ -76,6 +76,9 @@ _FORMS: tuple[_Form, ...] = (
     _form("received", ("收到",), rf"收到(?P<ev>{_EV}{{1,40}}?)(?:以)?后(?P<prompt>及时)?", _b_wait,
           "收到…后[及时]: triggered by receiving a document; 及时 → offset null (the configured default)",
           "收到国家税收政策文件后及时转发"),
+    _form("next-day", ("次日", "第2天", "第2日"),
+          rf"(?:收到|接到|受理)(?P<ev>{_EV}{{1,40}}?)(?:的|之|后)?(?:次日|第2天|第2日)", _b_next_day,
+          "收到…的次日: triggered, the day after the event", "应在收到办结工单的次日回访"),
     _form("since-until", ("之日",), rf"(?:自|从)?(?P<ev>{_EV}{{1,40}}?)之日起(?:至|到)(?=\d|[今本当明次]年)",
           _b_since_until,
           "自…之日起至<date>: a window from the day of an event (often the notice itself) to the date: the date, "
@@ -121,10 +124,11 @@ _FORMS: tuple[_Form, ...] = (
           "发生修改、废止、失效等情况,及时在公开页面更新", "重大事件或紧急情况应随时上报",
           anchor=r"发生|出现|遇|(?:情况|情形|事件|事项|险情|灾情)(?:时|的)?,?(?:应当?|须|要|必须|并)?(?:及时|随时|立即|立刻|马上|第一时间)"),
     # -- spans, intervals, extensions and qualifiers of the date beside them
-    _form("span", ("用", "通过", "经过"),
-          r"(?:用|通过|经过)(?:(?P<a>\d{1,2})[-至到])?(?P<n>\d{1,2})年(?:左右)?(?:的)?(?:时间|努力)", _b_span,
-          "用N年时间 / 用3-5年时间 / 通过N年努力: relative to the document's publication (the longer end), "
-          "ambiguous", "用3-5年时间", "力争通过2年努力"),
+    _form("span", ("用", "通过", "经过", "为期"),
+          r"(?:用|通过|经过)(?:(?P<a>\d{1,2})[-至到])?(?P<n>\d{1,2})年(?:左右)?(?:的)?(?:时间|努力|治理|整治|攻坚|奋斗)"
+          r"|为期(?:(?P<half>半年)|(?P<months>\d{1,2})个月)", _b_span,
+          "用N年时间 / 用3-5年时间 / 通过N年治理 / 为期半年: relative to the document's publication (the longer "
+          "end), ambiguous", "用3-5年时间", "力争通过2年努力", "开展为期3个月的专项整治"),
     _form("interval", ("间隔",),
           r"间隔(?:时间)?(?:最长)?(?:不得|不能|不应|不)?超过(?P<n>\d{1,3})(?P<u>个?周|个月|月|天|日|年)", _b_interval,
           "间隔不得超过N周/个月: at most N apart, read as every N", "更新时间间隔不得超过2周"),
@@ -168,14 +172,14 @@ _FORMS: tuple[_Form, ...] = (
     _form("weekday-span", ("周",), r"(?<![每\d下本上])周(?P<a>[一二三四五六日天])(?:至|到|-)周?(?P<wd>[一二三四五六日天])",
           _b_weekday_span, "周一至周五: every day of that span of the week, read as daily (flagged)", "周一至周五"),
     _form("cadence", ("周", "月", "季", "年", "日", "逐"),
-          r"(?<![\d每本上下当今明次全该近])(?P<per>日|周|月|季度|季|年|半月|双周)"
-          r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|例会|现场|一)"
+          r"(?<![\d每本上下当今明次全该近])(?P<per>日|周|月|季度|季|年|半月|双周|双月)"
+          r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|例会|现场|评比|总评|讲评|暗访|巡查|会商|一)"
           r"|逐(?P<per2>月)|(?<![\d.])(?P<n>\d+)个?(?P<per3>月|周|年|天)[^\d,;]{0,6}?1次"
-          r"|(?<![\d.年第])1个?(?P<per4>季度|月|周|年)(?=一[^\d,;个])",
+          r"|(?<![\d.年第])(?P<n4>[1-9])个?(?P<per4>季度|月|周|年)(?=一[^\d,;个批项家座所条件名位户只台])",
           lambda m, ctx: _b_cadence(_Per(m), ctx),
           "周调度、月通报 / 一季度一督办 / 双周例会 / 逐月 / 2个月召开1次: the rhythm the period names",
           "周调度、月通报、季推进、年考评", "原则上两个月召开一次"),
-    _form("odd-even", ("单月", "双月"), r"(?P<which>单|双)月(?:之)?(?P<d>\d{1,2})日前?", _b_odd_even,
+    _form("odd-even", ("单月", "双月"), r"(?P<which>单|双)月(?:之)?(?:(?P<d>\d{1,2})日|(?P<end>底|末))前?", _b_odd_even,
           "双月/单月N日前: annual in the even/odd months, on day N (ambiguous)", "双月之十日前"),
     _form("weekday", ("周",), r"(?<![每\d下本上])周(?P<wd>[一二三四五六日天])(?!次)", _b_weekday,
           "周一…周日 (a weekday alone; 下周一, a one-off day relative to an unknown today, is refused): weekly on "
@@ -204,7 +208,7 @@ _FORMS: tuple[_Form, ...] = (
           "[YYYY年]全年[工作]: ongoing until the end of the (plan) year",
           "全年工作", "2016年全年"),
     _form("ongoing", ("长期", "持续", "常态", "常年", "长效", "直至", "保持"),
-          r"(?<!延)长期|持续|常态(?=更新|公开|推进|开展)|常态化|常年|长效|直至办结|并保持|保持(?:运行|常态)",
+          r"(?<!延)长期|持续|常态(?=更新|公开|推进|开展)|常态化|常年|长效(?![^,;:。]{0,4}机制)|直至办结|并保持|保持(?:运行|常态)",
           _b_ongoing,
           "长期坚持 / 持续推进 / 常态化: ongoing, open-ended (until null)",
           "长期坚持", "持续推进"),
@@ -231,7 +235,9 @@ _FORMS: tuple[_Form, ...] = (
           r"(?:时|之际)?", _b_anniversary,
           "[YYYY年]新中国成立N周年时 / 建党N周年: the anniversary day (flagged: or that year's end)",
           "要在2029年中华人民共和国成立80周年时"),
-    _form("five-year", ("五",), r"“?十(?P<n>[一二三四五六])五”?(?P<part>期间|时期|末期?)",
+    _form("winter-spring", ("冬明春",), r"(?:今|本)?冬明春", _b_winter_spring,
+          "今冬明春: this winter and next spring, read as by the end of next spring (05-31, flagged)", "今冬明春"),
+    _form("five-year", ("五",), r"“?十(?P<n>[一二三四五六])五”?(?P<part>期间|时期|期末|末期?)",
           _b_five_year,
           "“十四五”期间 / 十四五末: the five-year plan's period (2021–2025) or its last day",
           "“十四五”期间", "十四五末"),
@@ -350,6 +356,8 @@ class _Per:
     def group(self, name: str | int = 0) -> str | None:
         if name == "per":
             return self._m.group("per") or self._m.group("per2") or self._m.group("per3") or self._m.group("per4")
+        if name == "n":
+            return self._m.group("n") or self._m.group("n4")
         return self._m.group(name)
 
 

@@ -62,6 +62,7 @@ Mirrors of official pages are often converted to traditional script ("個工作�
 one-to-one table keeps the in-text finder's character map intact. Dashes of every
 width ("—", "―", "–", "～") become "-": ranges read one way.
 """
+_TRAD.update(str.maketrans("萬億類職訓畝噸輛戶兩", "万亿类职训亩吨辆户两"))
 _TRAD.update(str.maketrans("—―–−～~∶", "------:"))  # ∶ (U+2236, ratio) is written for a time's colon
 
 def _spread(year: str | None, items: list[str]) -> str:

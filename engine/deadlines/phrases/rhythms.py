@@ -176,23 +176,34 @@ def _b_lag(m: re.Match[str], ctx: _Ctx) -> _Piece:
 
 
 _CADENCE_FREQ = {"日": "daily", "周": "weekly", "月": "monthly", "季": "quarterly", "季度": "quarterly",
-                 "年": "annual", "半月": "weekly", "双周": "weekly"}
+                 "年": "annual", "半月": "weekly", "双周": "weekly", "双月": "monthly"}
 
 
 def _b_cadence(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"周调度、月通报", "一季度一督办", "双周例会", "逐月", "2个月召开1次": a working rhythm named by its period."""
     per = m.group("per")
     freq = _CADENCE_FREQ[per]
-    interval = _interval(2 if per in ("半月", "双周") else int(m.group("n") or 1), m.group(0), ctx)
+    interval = _interval(2 if per in ("半月", "双周", "双月") else int(m.group("n") or 1), m.group(0), ctx)
     if per == "半月":
         return Recurring(freq="weekly", interval=2, ambiguous=True,
                          note=f"{m.group(0)}: half-monthly read as every second week")
+    if per == "双月":
+        return Recurring(freq="monthly", interval=2, ambiguous=True,
+                         note=f"{m.group(0)}: every second month (the first is not given); or the even months")
+    if m.group("n4") not in (None, "1"):  # "两月一签约": every second month, or February
+        return Recurring(freq=freq, interval=interval, ambiguous=True,  # type: ignore[arg-type]
+                         note=f"{m.group(0)}一…: read as a {freq} rhythm every {m.group('n4')} periods (the first "
+                              "is not given)" + ("" if "个" in m.group(0) else f"; or {m.group(0)} as a date"))
     return Recurring(freq=freq, interval=interval)  # type: ignore[arg-type]
 
 
 def _b_odd_even(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"双月之10日前" / "单月10日前": the even or odd months, on a day."""
     months = tuple(range(2, 13, 2)) if m.group("which") == "双" else tuple(range(1, 12, 2))
+    if m.group("end"):  # "每双月底上报": the last day of each even month
+        return Recurring(freq="annual", months=months, day="last", ambiguous=True,
+                         note=f"{m.group(0)}: every {'even' if m.group('which') == '双' else 'odd'} month's end; "
+                              "or every second month")
     day = int(m.group("d"))
     if not 1 <= day <= 31:
         raise ctx.error("impossible-date", f"{m.group(0)!r}: there is no day {day} in a month")
