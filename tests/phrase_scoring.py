@@ -18,6 +18,7 @@ spec where a refusal was expected.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -193,3 +194,13 @@ def score_texts(rows: Iterable[dict[str, Any]], extract: Callable[[str], list[An
             if not any(td.span[0] < b and a < td.span[1] for a, b in spans):
                 spurious.append((row["id"], td.phrase))
     return TextScore(expected=expected, found=found, missed=tuple(missed), spurious=tuple(spurious))
+
+
+def split_of(row_id: str) -> str:
+    """A held-out row's half, fixed by its id alone: sha256(id)'s first byte even → "tune", odd → "blind"."""
+    return "tune" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "blind"
+
+
+def score_halves(rows: list[dict[str, Any]], compile_: Compiler) -> dict[str, Score]:
+    """The score of each half ("tune", "blind") of a split held-out corpus."""
+    return {half: score([r for r in rows if r["split"] == half], compile_) for half in ("tune", "blind")}

@@ -35,7 +35,6 @@ Fix families (``heldout/SOURCES.md``), never single rows, and re-measure.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -58,11 +57,6 @@ KEYS = {"id", "phrase", "context", "plan_year", "published", "expect", "ambiguou
 KINDS = {"fixed", "recurring", "ongoing", "triggered", "relative", "composite"}
 
 
-def _half(row_id: str) -> str:
-    """The split a row belongs to, fixed by its id alone."""
-    return "tune" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "blind"
-
-
 @pytest.fixture(scope="module")
 def score() -> ps.Score:
     return ps.score(ROWS, compile_phrase)
@@ -70,11 +64,11 @@ def score() -> ps.Score:
 
 @pytest.fixture(scope="module")
 def halves() -> dict[str, ps.Score]:
-    return {half: ps.score([r for r in ROWS if r["split"] == half], compile_phrase) for half in ("tune", "blind")}
+    return ps.score_halves(ROWS, compile_phrase)
 
 
 def test_the_split_is_the_hash_of_the_id() -> None:
-    assert all(row["split"] == _half(row["id"]) for row in ROWS)
+    assert all(row["split"] == ps.split_of(row["id"]) for row in ROWS)
     assert {half: sum(r["split"] == half for r in ROWS) for half in ("tune", "blind")} == {"tune": 78, "blind": 75}
 
 

@@ -43,7 +43,6 @@ Never tune the grammar to the blind half; gather a fresh blind set before claimi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -75,12 +74,7 @@ def score() -> ps.Score:
 
 @pytest.fixture(scope="module")
 def halves() -> dict[str, ps.Score]:
-    return {half: ps.score([r for r in ROWS if r["split"] == half], compile_phrase) for half in ("tune", "blind")}
-
-
-def _half(row_id: str) -> str:
-    """The split a row belongs to, fixed by its id alone."""
-    return "tune" if hashlib.sha256(row_id.encode()).digest()[0] % 2 == 0 else "blind"
+    return ps.score_halves(ROWS, compile_phrase)
 
 
 def _dates(expect: dict[str, Any]) -> list[str]:
@@ -97,7 +91,7 @@ def test_every_line_parses(name: str) -> None:
         row = json.loads(line)
         assert set(row) == KEYS, (name, n, sorted(set(row) ^ KEYS))
         assert row["id"] == f"{prefix}{n:04d}", row["id"]
-        assert row["split"] == _half(row["id"]), row["id"]
+        assert row["split"] == ps.split_of(row["id"]), row["id"]
         assert isinstance(row["phrase"], str) and row["phrase"].strip(), row["id"]
         assert row["context"] in {"cell", "clause"}, row["id"]
         assert isinstance(row["plan_year"], int) and 2015 <= row["plan_year"] <= 2025, row["id"]
