@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from ..spec import Composite, DeadlineSpec, Fixed, Ongoing, Recurring, Relative, Spec, Triggered
+from ..spec import Composite, DeadlineSpec, Fixed, Offset, Ongoing, Recurring, Relative, Spec, Triggered
 from ....errors import CalendarYearMissing, PhraseError
 from ..offsets import OffsetRangeError, WorkdayCounter, add_offset
 from .facts import QUALIFIER, fact_doubts
@@ -61,6 +61,8 @@ _LENGTH = re.compile(r"\d{1,3}个?(?:工作日|天|日)")
 """A window's length in parentheses after it ("7月12-16日(5个工作日)"): it restates the window."""
 _BASELINE = re.compile(r"(?:比|较|相比|与)\d{4}年(?:相比|比)?")
 """A baseline year ("比2015年削减3%"): what a target is measured against, not when it is due."""
+_TREND = re.compile(r"逐年(?=提高|增长|下降|减少|改善|上升|增加|降低|扩大|提升)")
+"""A trend ("优良天数逐年提高"): how a measure moves year by year, not a yearly duty."""
 _TARGET = re.compile(r"\d(?:[\d.]*)(?:%|万|亿|个|户|家|所|人次|人|辆|吨|亩|公里|千米|平方米|座|项|条|套)"
                      r"|不低于|不少于|达到|以上|削减|降低|下降|提高|增长|控制在|实现|建成|完成")
 """A target a year's clause sets (a count, a share, a goal verb): "2018年全县秸秆综合利用率不低于84%"."""
@@ -95,6 +97,8 @@ def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_
             continue
         if isinstance(piece, Fixed):
             piece = _fixed_in_context(piece, clause, m, ctx)
+        elif isinstance(piece, Recurring) and piece.lag is not None:
+            piece = _after_event(piece, clause, m)
         end = m.end()
         read: list[_Piece] = [piece]
         if clause.startswith("(", end) and isinstance(piece, (Fixed, Recurring)):
@@ -105,6 +109,8 @@ def _scan(clause: str, ctx: _Ctx, keys: tuple[str, ...] | None = None) -> list[_
             return [*left[:-1], *_beside(left[-1], piece, "(" + m.group(0) + ")"), *_scan(clause[end:], ctx, present)]
         return [*left, *read, *_scan(clause[end:], ctx, present)]
     rest = _NAMING.sub("", clause) if any(w in clause for w in _NAMING_CHARS) else clause
+    if "年" in rest:  # "比2020年下降14%" (a baseline), "逐年提高" (a trend): no time of their own
+        rest = _TREND.sub("", _BASELINE.sub("", rest))
     if _TIME_WORD.search(rest):
         return [_leftover(clause, rest, ctx)]
     return []
@@ -177,6 +183,23 @@ def _own_date(rhythm: Recurring, date: Fixed, text: str) -> list[_Piece] | None:
 
 
 _QUALIFIES = "the date says which things (a qualifier), not when a duty is due"
+_EVENT_OF = re.compile(r"(?:于|在)?(?P<event>[^\d,;:()每当本上下]{2,20}?)的$")
+"""Words ending in 的 right before "次月25日前" ("于达到标准的次月"): the month after an event, not a period."""
+
+
+def _after_event(piece: Recurring, clause: str, m: re.Match[str]) -> _Piece:
+    """"于达到标准的次月25日前": 次月 counts from an event, not from each month: triggered about a month
+    after it, flagged (the contract has no "the next month's day N" offset)."""
+    if not m.group(0).startswith(("次月", "下月", "下1个月", "下个月")):
+        return piece
+    before = _EVENT_OF.search(clause[:m.start()])
+    if before is None or before.group("event").endswith(("月", "季度", "年", "周")):
+        return piece
+    event = before.group("event")
+    return Triggered(event="external_event", description=event, offset=Offset(unit="months", amount=1),
+                     ambiguous=True, note=f"{event}的{m.group(0)}: the month after the event (day "
+                                          f"{piece.lag.amount if piece.lag else '?'}), read as about 1 month; "
+                                          "or a monthly rhythm")
 
 
 def _fixed_in_context(piece: Fixed, clause: str, m: re.Match[str], ctx: _Ctx) -> _Piece:
@@ -283,7 +306,7 @@ def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
         return pieces
     read = [p for p in pieces if not isinstance(p, _Leftover)]
     if not any(isinstance(p, (Spec, _Event, _Window, _Start)) for p in read):
-        target = _year_target(left)
+        target = _year_target(left, ctx.plan_year)
         if target is None:
             raise ctx.error("unknown-phrase", f"cannot read {left[0].text!r} (no known form matches it)")
         return [target]
@@ -294,12 +317,19 @@ def _settle(pieces: list[_Piece], ctx: _Ctx) -> list[_Piece]:
     return _flag(read, f"also says {'; '.join(doubtful)!r}, which is not read as a deadline: confirm the reading")
 
 
-def _year_target(left: list[_Leftover]) -> Fixed | None:
-    """"全市2020年改造老旧小区49个": a clause whose only time word is a year, beside a target, is due at
-    that year's end (None when the clause sets no target)."""
-    if len(left) != 1 or left[0].year is None:
+_THIS_YEAR = re.compile(r"(?<![\d去明前上])(?:今年|本年度?)(?!度?[底末初中内前\d])")
+
+
+def _year_target(left: list[_Leftover], plan_year: int | None) -> Fixed | None:
+    """"全市2020年改造老旧小区49个", "确保今年我区完成4.1万座改厕任务": a clause whose only time word is a
+    year (今年: the plan year), beside a target, is due at that year's end (None when it sets no target)."""
+    if len(left) != 1:
         return None
     year, text = left[0].year, left[0].text
+    if year is None and plan_year is not None and len(_THIS_YEAR.findall(text)) == 1:
+        year, text = plan_year, _THIS_YEAR.sub("", text)
+    if year is None:
+        return None
     if _TARGET.search(_YEAR_LABEL.sub("", _BASELINE.sub("", text))) is None:
         return None
     return Fixed(due=dt.date(year, 12, 31), note=f"{year}年 with a target: due at that year's end")
@@ -337,6 +367,10 @@ def _doubts(pieces: list[_Piece], clause: str) -> list[_Piece]:
         pieces = _report_names(pieces)
     if "每" not in clause and _YEAR_REPORT.search(clause):
         pieces = _year_report(pieces, clause)
+    elif "总结" in clause and "年" not in clause:
+        pieces = [_with_notes(p, ["a summary due by a date with no year: this year's, or each year's (a standing "
+                                  "rule)"], ambiguous=True) if isinstance(p, Fixed) and p.start is None else p
+                  for p in pieces]
     return pieces
 
 
@@ -423,6 +457,8 @@ def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
                     p = _with_notes(p, [start.note], ambiguous=True)
                 start = None
             parts.append(p)
+    if start is not None and start.dated:
+        parts, start = _campaign(parts, start)
     if start is not None:
         if not any(isinstance(p, (Fixed, Recurring, Ongoing)) for p in parts):
             if start.dated:
@@ -439,6 +475,24 @@ def _combine(pieces: list[_Piece], ctx: _Ctx) -> DeadlineSpec:
     if len(specs) == 1:
         return _with_notes(specs[0], notes, ambiguous=doubtful)  # type: ignore[return-value]
     return Composite(parts=tuple(specs), note=_join(notes), ambiguous=doubtful)
+
+
+def _campaign(parts: list[Spec | _Event], start: _Start) -> tuple[list[Spec | _Event], _Start | None]:
+    """"自12月1日起…开展为期一个月的…行动": a span from a dated start is a window from it; it ends the day
+    before the same day N months on (flagged unless the start is a month's first day, when whole months are
+    meant; or it ends on that day)."""
+    spans = [p for p in parts if isinstance(p, Relative) and p.anchor == "plan_published" and p.offset.unit == "months"]
+    if len(spans) != 1 or len(parts) != 1:
+        return parts, start
+    n = spans[0].offset.amount
+    year, month = divmod(start.date.month - 1 + n, 12)
+    year += start.date.year
+    day = min(start.date.day, monthrange(year, month + 1)[1])
+    due = dt.date(year, month + 1, day) - dt.timedelta(days=1)
+    note = f"{start.text} for {n} month(s): through {due}"
+    whole = start.date.day == 1
+    return [Fixed(due=due, start=start.date, ambiguous=not whole,
+                  note=note if whole else f"{note}; or through {due + dt.timedelta(days=1)} (to the day)")], None
 
 
 def _unbounded_daily(spec: Spec) -> Spec:
@@ -466,7 +520,7 @@ def _merge(specs: list[Spec]) -> list[Spec]:
     """
     if len(specs) < 2:
         return specs
-    specs = _one_rhythm(_bounded(specs))
+    specs = _beside_a_target(_lagged(_one_rhythm(_bounded(specs))))
     out: list[Spec] = []
     i = 0
     while i < len(specs):
@@ -487,6 +541,48 @@ def _merge(specs: list[Spec]) -> list[Spec]:
         out.append(p)
         i += 1
     return out
+
+
+def _year_end(spec: Spec) -> bool:
+    return isinstance(spec, Fixed) and spec.start is None and (spec.due.month, spec.due.day) == (12, 31)
+
+
+def _beside_a_target(specs: list[Spec]) -> list[Spec]:
+    """A year's target with an open-ended reading beside it ("2018年,…水质持续改善", "到2030年,每年…保持在
+    35万人以上"): the ongoing work or the bare yearly level describes the target; the year's end is read,
+    flagged (or ongoing / each year until then)."""
+    targets = [p for p in specs if _year_end(p)]
+    vague = [p for p in specs if (isinstance(p, Ongoing) and p.until is None and not p.ambiguous) or _bare(p)]
+    if len(targets) != 1 or not vague or len(targets) + len(vague) != len(specs):
+        return specs
+    words = ", ".join("ongoing work" if isinstance(p, Ongoing) else f"a bare {p.kind} {getattr(p, 'freq', '')}"
+                      for p in vague)
+    return [_with_notes(targets[0], [f"{words} beside the target year: read as describing the target due at "
+                                     f"{targets[0].due}; or work (a level each period) until then"], ambiguous=True)]
+
+
+_PERIOD_ENDS = {"monthly": tuple(range(1, 13)), "quarterly": (3, 6, 9, 12), "semiannual": (6, 12), "annual": (12,)}
+
+
+def _lagged(specs: list[Spec]) -> list[Spec]:
+    """"半年报告分别于7月15日前和下一年1月15日前报送": a bare rhythm and dates each the same number of days
+    after one of its periods' ends: the rhythm with that lag."""
+    rhythms = [p for p in specs if _bare(p) and p.freq in _PERIOD_ENDS and p.interval == 1]  # type: ignore[union-attr]
+    dates = [p for p in specs if isinstance(p, Fixed) and p.start is None]
+    if len(rhythms) != 1 or len(dates) < 2 or len(rhythms) + len(dates) != len(specs):
+        return specs
+    rhythm: Recurring = rhythms[0]  # type: ignore[assignment]
+    lags = set()
+    for d in dates:
+        first = d.due.replace(day=1) - dt.timedelta(days=1)  # the end of the month before
+        if first.month not in _PERIOD_ENDS[rhythm.freq] or d.due.day == monthrange(d.due.year, d.due.month)[1]:
+            return specs
+        lags.add((d.due - first).days)
+    if len(lags) != 1 or not 1 <= min(lags) <= 31:
+        return specs
+    lag = lags.pop()
+    return [replace(rhythm, lag=Offset(unit="days", amount=lag),
+                    note=_join([rhythm.note or "", f"the dates beside it fall {lag} days after its periods end"]))]
 
 
 _PER_YEAR = {"daily": 365, "weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "annual": 1}
@@ -564,6 +660,10 @@ def _compile(phrase: str, plan_year: int | None, this_month: tuple[int, int] | N
                 read = _flag(read, "; ".join(ctx.carried[carried:]))
             if condition:  # "集体财务往来较多的,…应每月公布": only where the condition holds
                 read = _flag(read, f"applies where {condition!r} (a condition): not to every case")
+            if "的" in clause and i + 2 < len(chunks) and _condition(clause) == clause:
+                # "对11月中旬依然没有完成任务的,要进行约谈问责": the date is in the condition of a consequence
+                read = _flag(read, f"{clause!r}: the date is in a condition (…的), a consequence follows; "
+                                   "the duty's deadline is implied")
             pieces.extend(read)
         label = clause if i + 1 < len(chunks) and ":" in chunks[i + 1] else ""
         condition = _condition(clause) if "的" in clause else ""

@@ -74,8 +74,8 @@ def _b_wait(m: re.Match[str], ctx: _Ctx) -> _Piece:
 
 
 def _b_next_day(m: re.Match[str], ctx: _Ctx) -> _Piece:
-    """"收到办结工单的次日回访": the day after the event."""
-    return _event(m.string[m.start():m.end("ev")], offset=Offset(unit="days", amount=1))
+    """"收到办结工单的次日回访": the day after the event; "…的当日": the same day."""
+    return _event(m.string[m.start():m.end("ev")], offset=Offset(unit="days", amount=0 if m.group("same") else 1))
 
 
 def _b_since(m: re.Match[str], ctx: _Ctx) -> _Piece:

@@ -76,9 +76,9 @@ _FORMS: tuple[_Form, ...] = (
     _form("received", ("收到",), rf"收到(?P<ev>{_EV}{{1,40}}?)(?:以)?后(?P<prompt>及时)?", _b_wait,
           "收到…后[及时]: triggered by receiving a document; 及时 → offset null (the configured default)",
           "收到国家税收政策文件后及时转发"),
-    _form("next-day", ("次日", "第2天", "第2日"),
-          rf"(?:收到|接到|受理)(?P<ev>{_EV}{{1,40}}?)(?:的|之|后)?(?:次日|第2天|第2日)", _b_next_day,
-          "收到…的次日: triggered, the day after the event", "应在收到办结工单的次日回访"),
+    _form("next-day", ("次日", "第2天", "第2日", "当日", "当天"),
+          rf"(?:收到|接到|受理)(?P<ev>{_EV}{{1,40}}?)(?:的|之|后)?(?:次日|第2天|第2日|(?P<same>当日|当天))", _b_next_day,
+          "收到…的次日 / 当日: triggered, the day after (the day of) the event", "应在收到办结工单的次日回访"),
     _form("since-until", ("之日",), rf"(?:自|从)?(?P<ev>{_EV}{{1,40}}?)之日起(?:至|到)(?=\d|[今本当明次]年)",
           _b_since_until,
           "自…之日起至<date>: a window from the day of an event (often the notice itself) to the date: the date, "
@@ -126,7 +126,7 @@ _FORMS: tuple[_Form, ...] = (
     # -- spans, intervals, extensions and qualifiers of the date beside them
     _form("span", ("用", "通过", "经过", "为期"),
           r"(?:用|通过|经过)(?:(?P<a>\d{1,2})[-至到])?(?P<n>\d{1,2})年(?:左右)?(?:的)?(?:时间|努力|治理|整治|攻坚|奋斗)"
-          r"|为期(?:(?P<half>半年)|(?P<months>\d{1,2})个月)", _b_span,
+          r"|为期(?:(?P<half>半年)|(?P<months>\d{1,2})个月|(?P<whole>[1-5])年)", _b_span,
           "用N年时间 / 用3-5年时间 / 通过N年治理 / 为期半年: relative to the document's publication (the longer "
           "end), ambiguous", "用3-5年时间", "力争通过2年努力", "开展为期3个月的专项整治"),
     _form("interval", ("间隔",),
@@ -172,8 +172,8 @@ _FORMS: tuple[_Form, ...] = (
     _form("weekday-span", ("周",), r"(?<![每\d下本上])周(?P<a>[一二三四五六日天])(?:至|到|-)周?(?P<wd>[一二三四五六日天])",
           _b_weekday_span, "周一至周五: every day of that span of the week, read as daily (flagged)", "周一至周五"),
     _form("cadence", ("周", "月", "季", "年", "日", "逐"),
-          r"(?<![\d每本上下当今明次全该近])(?P<per>日|周|月|季度|季|年|半月|双周|双月)"
-          r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|例会|现场|评比|总评|讲评|暗访|巡查|会商|一)"
+          r"(?<![\d每本上下当今明次全该近半])(?P<per>日|周|月|季度|季|半年|年|半月|双周|双月)"
+          r"(?=调度|通报|推进|考评|考核|检查|研判|总结|督查|督办|查账|报告|汇报|匯报|例会|现场|评比|总评|讲评|暗访|巡查|会商|一)"
           r"|逐(?P<per2>月)|(?<![\d.])(?P<n>\d+)个?(?P<per3>月|周|年|天)[^\d,;]{0,6}?1次"
           r"|(?<![\d.年第])(?P<n4>[1-9])个?(?P<per4>季度|月|周|年)(?=一[^\d,;个批项家座所条件名位户只台])",
           lambda m, ctx: _b_cadence(_Per(m), ctx),

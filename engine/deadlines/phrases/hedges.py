@@ -40,7 +40,7 @@ _DONE = re.compile(r"完成(?!情况)|实现")
 def _b_span(m: re.Match[str], ctx: _Ctx) -> _Piece:
     """"用3-5年时间", "力争通过2年努力", "为期半年": a span counted from the document itself (the longer end)."""
     if m.group("n") is None:
-        months = 6 if m.group("half") else int(m.group("months"))
+        months = 6 if m.group("half") else 12 * int(m.group("whole")) if m.group("whole") else int(m.group("months"))
         return Relative(anchor="plan_published", offset=Offset(unit="months", amount=months), ambiguous=True,
                         note=f"{m.group(0)}: {months} months from the document's publication; the campaign's own "
                              "start may be stated elsewhere")

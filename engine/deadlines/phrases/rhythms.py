@@ -56,6 +56,10 @@ def _b_rhythm(m: re.Match[str], ctx: _Ctx) -> _Piece:
     return replace(spec, ambiguous=True, note="; ".join(notes)) if notes else spec
 
 
+_MONTHS_AS = {3: "quarterly", 6: "semiannual", 12: "annual"}
+"""每3/6/12个月: the calendar's quarter, half-year or year (their dues fall on its period ends)."""
+
+
 def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
     text, per = m.group(0), m.group("per")
     if per in ("半月", "半个月"):  # 每半个月
@@ -63,6 +67,8 @@ def _rhythm(m: re.Match[str], ctx: _Ctx) -> Recurring:
     freq = _FREQ[per]
     months = _season(m, ctx)
     interval = _interval(int(m.group("n")) if m.group("n") else 1, text, ctx)
+    if freq == "monthly" and interval in _MONTHS_AS and not (months or m.group("d") or m.group("end")):
+        freq, interval = _MONTHS_AS[interval], 1  # "每三个月一次": quarterly, not every third month from January
     if m.group("end") and freq in ("daily", "weekly"):
         raise ctx.error("unknown-phrase", f"{text!r}: 底 (a month's end) does not read with a daily or weekly rhythm")
     day: int | str | None = "last" if m.group("end") else None
@@ -176,7 +182,7 @@ def _b_lag(m: re.Match[str], ctx: _Ctx) -> _Piece:
 
 
 _CADENCE_FREQ = {"日": "daily", "周": "weekly", "月": "monthly", "季": "quarterly", "季度": "quarterly",
-                 "年": "annual", "半月": "weekly", "双周": "weekly", "双月": "monthly"}
+                 "年": "annual", "半年": "semiannual", "半月": "weekly", "双周": "weekly", "双月": "monthly"}
 
 
 def _b_cadence(m: re.Match[str], ctx: _Ctx) -> _Piece:
