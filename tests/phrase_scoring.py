@@ -204,3 +204,30 @@ def split_of(row_id: str) -> str:
 def score_halves(rows: list[dict[str, Any]], compile_: Compiler) -> dict[str, Score]:
     """The score of each half ("tune", "blind") of a split held-out corpus."""
     return {half: score([r for r in rows if r["split"] == half], compile_) for half in ("tune", "blind")}
+
+
+HELDOUT_KEYS = frozenset({"id", "phrase", "context", "plan_year", "published", "expect", "ambiguous", "note",
+                          "source", "split"})
+KINDS = frozenset({"fixed", "recurring", "ongoing", "triggered", "relative", "composite"})
+
+
+def check_heldout_row(row: dict[str, Any], *, expected_id: str) -> None:
+    """Assert one held-out corpus row is well formed: its keys, id, split, context, year, source and dates."""
+    assert set(row) == HELDOUT_KEYS, (expected_id, sorted(set(row) ^ HELDOUT_KEYS))
+    assert row["id"] == expected_id, row["id"]
+    assert row["split"] in ("blind", split_of(row["id"])), row["id"]
+    assert isinstance(row["phrase"], str) and row["phrase"].strip(), row["id"]
+    assert row["context"] in {"cell", "clause"}, row["id"]
+    assert isinstance(row["plan_year"], int) and 2015 <= row["plan_year"] <= 2025, row["id"]
+    if row["published"] is not None:
+        dt.date.fromisoformat(row["published"])
+    assert isinstance(row["ambiguous"], bool), row["id"]
+    assert set(row["source"]) == {"title", "issuer", "url", "date"}, row["id"]
+    assert row["source"]["title"] and row["source"]["issuer"], row["id"]
+    expect = row["expect"]
+    if expect is not None:
+        assert expect["kind"] in KINDS, row["id"]
+        for part in expect.get("parts", [expect]):
+            for key in ("due", "start", "until"):
+                if part.get(key):
+                    dt.date.fromisoformat(part[key])
