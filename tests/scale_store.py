@@ -125,6 +125,7 @@ def smtp_server(handler: CountingHandler) -> Controller:
 def smtp_config(tmp_path, port: int):  # type: ignore[no-untyped-def]
     """A config file that sends through the test server (DUBAN_CONFIG names it)."""
     path = tmp_path / "config.yaml"
-    path.write_text(f"notifier:\n  kind: smtp\n  smtp:\n    host: 127.0.0.1\n    port: {port}\n"
-                    "    backoff_base: 0\n    backoff_cap: 0\n    max_attempts: 1\n", encoding="utf-8")
+    config = (f"notifier:\n  kind: smtp\n  smtp:\n    host: 127.0.0.1\n    port: {port}\n"
+              "    backoff_base: 0\n    backoff_cap: 0\n    max_attempts: 1\n")
+    path.write_text(config, encoding="utf-8")
     return path

@@ -238,8 +238,9 @@ def test_one_example_of_each_email_reads_on_a_phone(live: Live) -> None:
     context = live.browser.new_context(viewport={"width": PHONE, "height": 900}, locale="zh-CN")
     page = context.new_page()
     for name, row in examples.items():
-        (out / f"{name}.txt").write_text(f"Subject: {row.subject}\nTo: {row.recipient_name} <{row.recipient}>\n"
-                                         f"Date: {row.scheduled_for.isoformat()}\n\n{row.body_text}", encoding="utf-8")
+        headers = (f"Subject: {row.subject}\nTo: {row.recipient_name} <{row.recipient}>\n"
+                   f"Date: {row.scheduled_for.isoformat()}\n\n")
+        (out / f"{name}.txt").write_text(headers + row.body_text, encoding="utf-8")
         page.set_content(_inline_images(live, row))
         assert page.evaluate(NO_SIDEWAYS), f"the {name} email scrolls sideways at {PHONE} px"
         for img in page.locator("img").all():

@@ -24,7 +24,8 @@ BODY = "财税〔2016〕101号\n各省、自治区、直辖市财政厅（局）
 def test_folder_reads_text_html_docx_and_refuses_pdf(tmp_path: Path) -> None:
     content = f"{HEAD}\n{BODY}"
     (tmp_path / "a.txt").write_text(content, encoding="utf-8")
-    (tmp_path / "b.html").write_text(f"<html><head><meta charset=\"utf-8\"></head><body><h1>{HEAD}</h1><p>{BODY}</p></body></html>", encoding="utf-8")
+    html = f"<html><head><meta charset=\"utf-8\"></head><body><h1>{HEAD}</h1><p>{BODY}</p></body></html>"
+    (tmp_path / "b.html").write_text(html, encoding="utf-8")
     doc = DocxDocument()
     doc.add_paragraph(HEAD)
     for line in BODY.splitlines():

@@ -161,7 +161,8 @@ def test_a_supervisor_accepts_and_the_duties_start(live: Live) -> None:
     expect(card).to_contain_text("发文机关级别：部委")
     expect(card).to_contain_text("属于所等文件的系列")
     card.locator("button.primary").click()
-    expect(page.locator("body")).to_contain_text(f"已采纳收文建议第 {live.proposal} 号")
+    accepted = f"已采纳收文建议第 {live.proposal} 号"
+    expect(page.locator("body")).to_contain_text(accepted)
     assert _status(live) == "accepted"
     with live.runtime.sessions() as s:  # type: ignore[attr-defined]
         event = s.scalars(select(Event)).one()  # the only event: the accepted document

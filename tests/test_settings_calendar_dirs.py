@@ -51,7 +51,8 @@ def _ways(tmp_path: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
     folder.mkdir()
     (folder / "2027.yaml").write_text(FAKE_2027, encoding="utf-8")
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"calendar:\n  extra_dirs: [{folder}]\n", encoding="utf-8")
+    config = f"calendar:\n  extra_dirs: [{folder}]\n"
+    cfg.write_text(config, encoding="utf-8")
     return {
         "config": ([], {"DUBAN_CONFIG": str(cfg)}),
         "variable": ([], {"DUBAN_CALENDAR_DIRS": str(folder)}),

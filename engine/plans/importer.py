@@ -389,14 +389,7 @@ class Importer:
         wanted: dict[tuple[int, int], tuple[Any, ...]] = {}
         for task, req in data.requirements():
             wanted[(task_ids[task.no], req.no)] = requirement_row(task_ids[task.no], req)
-        ids = {key: row.id for key, row in stored.items()}
-        new = [values for key, values in wanted.items() if key not in stored]
-        for rid, values in zip(self._insert(Requirement, REQUIREMENT_COLUMNS, new), new):
-            ids[(values[0], values[1])] = rid
-        self._update(Requirement, [
-            {"id": stored[key].id, **dict(zip(cols, values[2:]))} for key, values in wanted.items()
-            if key in stored and any(getattr(stored[key], c) != v for c, v in zip(cols, values[2:]))])
-        return ids
+        return self._upsert(Requirement, REQUIREMENT_COLUMNS, stored, wanted)
 
     def _deadline_entries(self, data: PlanData, req_ids: Mapping[tuple[int, int], int],
                           fresh: bool) -> dict[tuple[int, int, int], int]:
@@ -415,14 +408,24 @@ class Importer:
             for ordinal, entry in enumerate(req.deadlines, 1):
                 wanted[(rid, ordinal)] = deadline_row(rid, ordinal, entry)
                 where[(rid, ordinal)] = (task.no, req.no, ordinal)
+        ids = self._upsert(DeadlineEntry, DEADLINE_COLUMNS, stored, wanted)
+        return {where[k]: v for k, v in ids.items() if k in where}
+
+    def _upsert(self, model: Any, columns: Sequence[str], stored: Mapping[tuple[int, int], Any],
+                wanted: Mapping[tuple[int, int], tuple[Any, ...]]) -> dict[tuple[int, int], int]:
+        """Insert the ``wanted`` rows not ``stored`` and update the stored ones that differ; ids by key.
+
+        ``columns`` starts with the two key columns (parent id, number); the rest are compared.
+        """
+        cols = columns[2:]
         ids = {key: row.id for key, row in stored.items()}
-        new = [values for key, values in wanted.items() if key not in stored]
-        for did, values in zip(self._insert(DeadlineEntry, DEADLINE_COLUMNS, new), new):
-            ids[(values[0], values[1])] = did
-        self._update(DeadlineEntry, [
+        new = [(key, values) for key, values in wanted.items() if key not in stored]
+        for rid, (key, _) in zip(self._insert(model, columns, [values for _, values in new]), new):
+            ids[key] = rid
+        self._update(model, [
             {"id": stored[key].id, **dict(zip(cols, values[2:]))} for key, values in wanted.items()
             if key in stored and any(getattr(stored[key], c) != v for c, v in zip(cols, values[2:]))])
-        return {where[k]: v for k, v in ids.items() if k in where}
+        return ids
 
     def _insert(self, model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[int]:
         """Bulk INSERT (:func:`duban.store.bulk.insert_tuples`); the new ids in row order."""
